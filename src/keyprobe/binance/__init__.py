@@ -1,0 +1,1 @@
+"""The wire contract shared by emulator and harness: endpoints, errors, permissions, signing."""

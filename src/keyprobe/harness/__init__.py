@@ -1,0 +1,1 @@
+"""The harness: key profiles, targets, probe catalogue, signed client and the pytest plugin."""
