@@ -449,3 +449,14 @@ REMOVED_PATHS: frozenset[str] = frozenset({"/api/v3/userDataStream", "/api/v1/us
 
 def endpoint(name: str) -> Endpoint:
     return BY_NAME[name]
+
+
+# How a refusal reads depends on the path family (reference §2.3, §5.5): /api answers every
+# key problem with 401 -2015; SAPI says -2008 for an unknown key and -1002 for a feature the
+# key is not enabled for (observed for withdrawals, margin, convert).
+def unknown_key_code(ep: Endpoint) -> int:
+    return -2008 if ep.api is Api.SAPI else -2015
+
+
+def permission_denied_code(ep: Endpoint) -> int:
+    return -1002 if ep.api is Api.SAPI else -2015

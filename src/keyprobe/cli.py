@@ -1,0 +1,90 @@
+"""The ``keyprobe`` command: ``keyprobe emulator`` serves the local exchange."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from keyprobe import __version__
+
+EXIT_USAGE = 2
+
+
+def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "emulator",
+        help="serve the local Binance Spot exchange until interrupted",
+        description="Serve a local Binance Spot exchange (REST) for any Binance client. "
+        "The first line printed is the base URL.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to bind (default 0: any free port)")
+    p.add_argument("--keys", type=Path, help="keys file (TOML, [[key]] tables); default: demo keys")
+    p.add_argument(
+        "--flavor",
+        choices=["exchange", "testnet"],
+        default="exchange",
+        help="exchange: /api plus SAPI forbidden-action endpoints; testnet: /sapi is a bare 404",
+    )
+    p.add_argument("--seed", type=Path, help="seed file (TOML): symbols, prices, balances")
+    p.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="take the client address from X-Forwarded-For (only behind your own proxy)",
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    from keyprobe.emulator.app import Emulator
+    from keyprobe.emulator.demo_keys import write_demo_keys
+    from keyprobe.emulator.keys import KeysFileError, load_keys_file
+    from keyprobe.emulator.market import SeedFileError, load_seed
+    from keyprobe.emulator.server import bind_socket, serve_forever, url_of
+
+    try:
+        seed = load_seed(args.seed) if args.seed else None
+        records = load_keys_file(args.keys) if args.keys else None
+    except (KeysFileError, SeedFileError) as exc:
+        print(f"keyprobe emulator: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"keyprobe emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    demo_folder = None
+    if records is None:
+        demo_folder, records = write_demo_keys()
+    app = Emulator(flavor=args.flavor, keys=records, seed=seed, trust_proxy=args.trust_proxy)
+    print(url_of(sock), flush=True)
+    if demo_folder is not None:
+        print(
+            f"demo keys: {demo_folder}/credentials.toml (api keys and secrets, mode 0600); "
+            f"restart with --keys {demo_folder}/keys.toml to keep them",
+            flush=True,
+        )
+    print(f"{len(records)} key(s), flavor {app.flavor.value}; Ctrl-C to stop", flush=True)
+    serve_forever(app, sock, args.log_level)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="keyprobe", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"keyprobe {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _emulator_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "emulator":
+        return _run_emulator(args)
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,322 @@
+"""The emulator as one ASGI app: routing, rate limits, the auth pipeline, then the exchange.
+
+Served by uvicorn on 127.0.0.1 for suites and third-party clients, or mounted in-process
+(``httpx.ASGITransport``). Every handler runs synchronously on the event loop thread, which
+makes each request atomic with respect to exchange state and rate-limit counters."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from keyprobe.binance import errors
+from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Endpoint, Security
+from keyprobe.binance.errors import BinanceError
+from keyprobe.binance.permissions import Permission
+from keyprobe.emulator import handlers
+from keyprobe.emulator import params as P
+from keyprobe.emulator.auth import Caller, authenticate
+from keyprobe.emulator.clock import Clock
+from keyprobe.emulator.exchange import Exchange
+from keyprobe.emulator.keys import KeyRecord, KeyRegistry
+from keyprobe.emulator.market import Seed
+from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
+
+log = logging.getLogger("keyprobe.emulator")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON_TYPE = b"application/json;charset=UTF-8"
+# Binance's front end refuses very large requests before the API sees them.
+MAX_BODY_BYTES = 1 << 20
+MAX_QUERY_BYTES = 1 << 16
+ADMIN_PREFIX = "/_keyprobe/"
+
+
+class Flavor(StrEnum):
+    """``exchange``: the /api surface plus the SAPI forbidden-action endpoints.
+    ``testnet``: the real Spot Testnet's surface, where every /sapi path is a bare 404."""
+
+    EXCHANGE = "exchange"
+    TESTNET = "testnet"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One request the emulator answered (no secrets: the key appears by its last 4 chars)."""
+
+    time_ms: int
+    method: str
+    path: str
+    client_ip: str
+    key_suffix: str
+    status: int
+    code: int | None
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+def _json_reply(status: int, payload: Any) -> Reply:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return Reply(status, body, [(b"content-type", JSON_TYPE)])
+
+
+def _error_reply(exc: BinanceError) -> Reply:
+    reply = Reply(exc.status, exc.body(), [(b"content-type", JSON_TYPE)])
+    if exc.retry_after is not None:
+        reply.headers.append((b"retry-after", str(exc.retry_after).encode()))
+    return reply
+
+
+def _empty_reply(status: int) -> Reply:
+    # What the testnet sends for /sapi and unknown paths: no body, text/plain.
+    return Reply(status, b"", [(b"content-type", b"text/plain; charset=utf-8")])
+
+
+class Emulator:
+    """A local Binance Spot exchange. Construct, register keys, serve (see ``server.py``)."""
+
+    def __init__(
+        self,
+        *,
+        flavor: Flavor | str = Flavor.EXCHANGE,
+        keys: Iterable[KeyRecord] = (),
+        clock: Clock | None = None,
+        limits: RateLimits | None = None,
+        seed: Seed | None = None,
+        trust_proxy: bool = False,
+        journal_size: int = 10_000,
+    ) -> None:
+        self.flavor = Flavor(flavor)
+        self.clock = clock or Clock()
+        self.keys = KeyRegistry()
+        for record in keys:
+            self.keys.register(record)
+        self.limiter = RateLimiter(limits or RateLimits())
+        self.exchange = Exchange(seed, self.clock.now_ms)
+        self.trust_proxy = trust_proxy
+        self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
+
+    @property
+    def limits(self) -> RateLimits:
+        return self.limiter.limits
+
+    def reset(self) -> None:
+        """The testnet's monthly reset: orders and trades wiped, balances refilled, keys kept."""
+        self.exchange.reset()
+        self.limiter.reset()
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body, too_large = await _read_body(receive)
+        try:
+            reply = self._handle(scope, body, too_large)
+        except Exception:  # a handler bug must cost one request, not the server
+            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            reply = _error_reply(errors.error(-1000))
+        reply.headers.append((b"x-mbx-uuid", str(uuid.uuid4()).encode()))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": reply.status,
+                "headers": [*reply.headers, (b"content-length", str(len(reply.body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ------------------------------------------------------------------ dispatch
+    def _client_ip(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+        if self.trust_proxy and b"x-forwarded-for" in headers:
+            return headers[b"x-forwarded-for"].decode("latin-1").split(",")[0].strip()
+        client = scope.get("client")
+        return str(client[0]) if client else "0.0.0.0"  # noqa: S104 - a label, not a bind
+
+    def _handle(self, scope: Scope, body: bytes, too_large: bool) -> Reply:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        client_ip = self._client_ip(scope, headers)
+        api_key = _header_text(headers.get(b"x-mbx-apikey"))
+        now = self.clock.now_ms()
+        if path.startswith(ADMIN_PREFIX):
+            reply = self._admin(method, path)
+        else:
+            raw = P.RawRequest(
+                bytes(scope.get("query_string", b"")),
+                body,
+                _header_text(headers.get(b"content-type")) or "",
+            )
+            reply = self._dispatch(method, path, raw, api_key, client_ip, now, too_large)
+        code = None
+        if reply.status >= 400 and reply.body.startswith(b'{"code"'):
+            code = json.loads(reply.body)["code"]
+        self.journal.append(
+            JournalEntry(now, method, path, client_ip, (api_key or "")[-4:], reply.status, code)
+        )
+        return reply
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        raw: P.RawRequest,
+        api_key: str | None,
+        client_ip: str,
+        now: int,
+        too_large: bool,
+    ) -> Reply:
+        if path.startswith("/sapi/") and self.flavor is Flavor.TESTNET:
+            return _empty_reply(404)
+        endpoint = BY_ROUTE.get((method, path))
+        if endpoint is None:
+            # Removed endpoints (/api/v3/userDataStream) answer like any unknown path.
+            return _empty_reply(405 if path in PATHS else 404)
+        if too_large or len(raw.query) > MAX_QUERY_BYTES:
+            return _empty_reply(413)
+
+        banned_until = self.limiter.banned_until(client_ip, now)
+        if banned_until is not None:
+            exc = errors.ip_banned(banned_until)
+            exc.status, exc.retry_after = 418, -(-(banned_until - now) // 1000)
+            return self._with_weight(_error_reply(exc), client_ip, now)
+        weight = endpoint.weight(_lenient_params(raw)) if endpoint.ip_weight else 0
+        if not self.limiter.charge(client_ip, weight, now):
+            window = self.limits.request_weight
+            exc = errors.too_much_weight(window.limit, window.human())
+            exc.retry_after = self.limiter.retry_after_s(window, now)
+            return self._with_weight(_error_reply(exc), client_ip, now)
+
+        try:
+            reply = self._serve(endpoint, raw, api_key, client_ip, now)
+        except BinanceError as exc:
+            reply = _error_reply(exc)
+        if endpoint.free_when_successful and reply.status == 200:
+            self.limiter.refund(client_ip, weight, now)
+        return self._with_weight(reply, client_ip, now)
+
+    def _serve(
+        self, endpoint: Endpoint, raw: P.RawRequest, api_key: str | None, client_ip: str, now: int
+    ) -> Reply:
+        if endpoint.security is Security.NONE:
+            # NONE endpoints ignore X-MBX-APIKEY entirely, even a malformed one.
+            params = P.collect(raw)
+            P.validate(endpoint, params)
+            status, payload = handlers.public(self, endpoint, params)
+            return _json_reply(status, payload)
+        caller = authenticate(endpoint, raw, api_key, client_ip, self.keys, now)
+        if endpoint.counts_as_order:
+            self._check_order_limits(caller, now)
+        status, payload = handlers.signed(self, endpoint, caller)
+        reply = _json_reply(status, payload)
+        if endpoint.counts_as_order and status == 200 and handlers.placed_order(endpoint, payload):
+            self.limiter.count_order(caller.key.account, now)
+            for window, count in self.limiter.order_counts(caller.key.account, now):
+                name = f"x-mbx-order-count-{window.suffix.lower()}".encode()
+                reply.headers.append((name, str(count).encode()))
+        return reply
+
+    def _check_order_limits(self, caller: Caller, now: int) -> None:
+        full = self.limiter.order_window_full(caller.key.account, now)
+        if full is not None:
+            exc = errors.too_many_orders(full.limit, full.human())
+            exc.retry_after = self.limiter.retry_after_s(full, now)
+            raise exc
+
+    def _with_weight(self, reply: Reply, client_ip: str, now: int) -> Reply:
+        used = str(self.limiter.used_weight(client_ip, now)).encode()
+        suffix = self.limits.request_weight.suffix.lower().encode()
+        reply.headers.append((b"x-mbx-used-weight", used))
+        reply.headers.append((b"x-mbx-used-weight-" + suffix, used))
+        return reply
+
+    def _admin(self, method: str, path: str) -> Reply:
+        if method == "POST" and path == ADMIN_PREFIX + "reset":
+            self.reset()
+            return _json_reply(200, {})
+        return _empty_reply(404)
+
+    def api_restrictions(self, key: KeyRecord) -> dict[str, Any]:
+        """The key's flags in the shape of ``GET /sapi/v1/account/apiRestrictions``."""
+        now = self.clock.now_ms()
+        payload: dict[str, Any] = {
+            "ipRestrict": key.ip_whitelist is not None,
+            "createTime": key.create_time_ms,
+        }
+        for permission in (
+            Permission.READING,
+            Permission.WITHDRAWALS,
+            Permission.INTERNAL_TRANSFER,
+            Permission.MARGIN,
+            Permission.FUTURES,
+            Permission.UNIVERSAL_TRANSFER,
+            Permission.VANILLA_OPTIONS,
+        ):
+            payload[permission.value] = key.has(permission, now)
+        payload["enableFixApiTrade"] = False
+        payload["enableFixReadOnly"] = False
+        payload[Permission.SPOT_AND_MARGIN_TRADING.value] = key.has(
+            Permission.SPOT_AND_MARGIN_TRADING, now
+        )
+        payload["enablePortfolioMarginTrading"] = False
+        if key.trading_expires_ms:
+            payload["tradingAuthorityExpirationTime"] = key.trading_expires_ms
+        return payload
+
+
+def _header_text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _lenient_params(raw: P.RawRequest) -> dict[str, str]:
+    """Parameters for weighing only: a malformed request still costs its base weight."""
+    try:
+        return P.collect(raw)
+    except BinanceError:
+        return {}
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    too_large = False
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            too_large = True
+        elif chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), too_large

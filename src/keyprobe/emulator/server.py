@@ -1,0 +1,90 @@
+"""Serving the emulator over real sockets with uvicorn: in a background thread (suites, tests)
+or in the foreground (``keyprobe emulator``)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from keyprobe.emulator.app import Emulator
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before serving, so port 0 gives a known port and no race with another server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _config(app: Emulator, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        # Binance closes idle keep-alive connections after a while; clients must cope.
+        timeout_keep_alive=30,
+        server_header=False,
+        date_header=True,
+    )
+
+
+class EmulatorServer:
+    """The emulator on ``host:port`` in a daemon thread. ``start()`` returns the base URL."""
+
+    def __init__(
+        self, app: Emulator, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    ) -> None:
+        self.app = app
+        self._sock = bind_socket(host, port)
+        self.url = url_of(self._sock)
+        self._server = uvicorn.Server(_config(app, log_level))
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 10.0) -> str:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(app: Emulator, sock: socket.socket, log_level: str = "info") -> None:
+    """Serve in the foreground until SIGINT/SIGTERM (uvicorn handles both gracefully)."""
+    uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
