@@ -202,13 +202,12 @@ class Emulator:
         if too_large or len(raw.query) > MAX_QUERY_BYTES:
             return _empty_reply(413)
 
-        banned_until = self.limiter.banned_until(client_ip, now)
-        if banned_until is not None:
-            exc = errors.ip_banned(banned_until)
-            exc.status, exc.retry_after = 418, -(-(banned_until - now) // 1000)
-            return self._with_weight(_error_reply(exc), client_ip, now)
+        if self.limiter.banned_until(client_ip, now) is not None:
+            return self._banned(client_ip, now)
         weight = endpoint.weight(_lenient_params(raw)) if endpoint.ip_weight else 0
         if not self.limiter.charge(client_ip, weight, now):
+            if self.limiter.banned_until(client_ip, now) is not None:
+                return self._banned(client_ip, now)
             window = self.limits.request_weight
             exc = errors.too_much_weight(window.limit, window.human())
             exc.retry_after = self.limiter.retry_after_s(window, now)
@@ -221,6 +220,12 @@ class Emulator:
         if endpoint.free_when_successful and reply.status == 200:
             self.limiter.refund(client_ip, weight, now)
         return self._with_weight(reply, client_ip, now)
+
+    def _banned(self, client_ip: str, now: int) -> Reply:
+        until = self.limiter.banned_until(client_ip, now) or now
+        exc = errors.ip_banned(until)
+        exc.status, exc.retry_after = 418, -(-(until - now) // 1000)
+        return self._with_weight(_error_reply(exc), client_ip, now)
 
     def _serve(
         self, endpoint: Endpoint, raw: P.RawRequest, api_key: str | None, client_ip: str, now: int
