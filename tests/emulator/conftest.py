@@ -30,7 +30,11 @@ def make_holder(
     api_key = generate_api_key()
     emu.keys.register(
         KeyRecord.create(
-            api_key, key_type, material.public, permissions, ip_whitelist=ip_whitelist,
+            api_key,
+            key_type,
+            material.public,
+            permissions,
+            ip_whitelist=ip_whitelist,
             account=account,
         )
     )

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.emulator.wire import Holder, call
 from keyprobe.binance.signing import KeyType
+from tests.emulator.wire import Holder, call
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,8 @@ def test_demo_keys_and_url_first(tmp_path: Path) -> None:
     printed = "\n".join(lines)
     for entry in creds.values():
         assert entry["api_key"] not in printed
-        assert entry.get("secret", entry.get("private_key")).splitlines()[1] not in printed
+        secret = entry.get("secret") or entry["private_key"].splitlines()[1]
+        assert secret not in printed
 
 
 def test_keys_file_round_trip(tmp_path: Path) -> None:
@@ -81,7 +82,10 @@ def test_keys_file_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ('[[key]]\napi_key = "k"\ntype = "hmac"\nsecret = "s"\npermissions = ["root"]\n', "unknown permission 'root'"),
+        (
+            '[[key]]\napi_key = "k"\ntype = "hmac"\nsecret = "s"\npermissions = ["root"]\n',
+            "unknown permission 'root'",
+        ),
         ("[[key]\n", "not valid TOML"),
     ],
 )

@@ -54,12 +54,27 @@ ip_whitelist = []
     [
         ('api_key = "k"\ntype = "dsa"\nsecret = "s"', "key #1: field 'type': 'dsa' is not one of"),
         ('api_key = "k"\ntype = "hmac"', "key #1: field 'secret': missing"),
-        ('api_key = "k"\ntype = "hmac"\nsecret = "s"\npermissions = ["canFly"]', "field 'permissions': unknown permission 'canFly'"),
-        ('api_key = "k"\ntype = "ed25519"\npublic_key = "not a pem"', "field 'public_key': not a readable public-key PEM"),
-        ('api_key = "k"\ntype = "hmac"\nsecret = "s"\nip_whitelist = ["300.1.1.1"]', "field 'ip_whitelist'"),
-        ('api_key = "k"\ntype = "hmac"\nsecret = "s"\ncolour = "red"', "field 'colour': unknown field"),
+        (
+            'api_key = "k"\ntype = "hmac"\nsecret = "s"\npermissions = ["canFly"]',
+            "field 'permissions': unknown permission 'canFly'",
+        ),
+        (
+            'api_key = "k"\ntype = "ed25519"\npublic_key = "not a pem"',
+            "field 'public_key': not a readable public-key PEM",
+        ),
+        (
+            'api_key = "k"\ntype = "hmac"\nsecret = "s"\nip_whitelist = ["300.1.1.1"]',
+            "field 'ip_whitelist'",
+        ),
+        (
+            'api_key = "k"\ntype = "hmac"\nsecret = "s"\ncolour = "red"',
+            "field 'colour': unknown field",
+        ),
         ('type = "hmac"\nsecret = "s"', "field 'api_key': missing"),
-        ('api_key = "k"\ntype = "hmac"\nsecret = "s"\nlabel = "bot"\npublic_key = "x"', "key #1 (bot): field 'public_key'"),
+        (
+            'api_key = "k"\ntype = "hmac"\nsecret = "s"\nlabel = "bot"\npublic_key = "x"',
+            "key #1 (bot): field 'public_key'",
+        ),
     ],
 )
 def test_errors_name_file_key_and_field(tmp_path: Path, body: str, fragment: str) -> None:

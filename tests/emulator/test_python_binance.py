@@ -3,6 +3,7 @@ it signs on its own code path, so it checks our verification and error shapes fr
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Iterator
 
@@ -32,14 +33,27 @@ def server() -> Iterator[EmulatorServer]:
 
     with EmulatorServer(Emulator()) as srv:
         yield srv
+    # python-binance's sync Client creates an asyncio loop it never closes; close it here so
+    # the ResourceWarning does not surface in a later, unrelated test.
+    for client in _CLIENTS:
+        client.close_connection()
+        client.loop.close()
+    _CLIENTS.clear()
+    asyncio.set_event_loop(None)
+
+
+_CLIENTS: list[Client] = []
 
 
 def _connect(server: EmulatorServer, key_type: KeyType, permissions: tuple[str, ...]) -> Client:
     holder = make_holder(server.app, key_type, permissions=permissions)
     cls = _client_class(server.url)
     if key_type is KeyType.HMAC:
-        return cls(holder.api_key, holder.private)
-    return cls(holder.api_key, private_key=holder.private)
+        client = cls(holder.api_key, holder.private)
+    else:
+        client = cls(holder.api_key, private_key=holder.private)
+    _CLIENTS.append(client)
+    return client
 
 
 @pytest.mark.parametrize("key_type", [KeyType.HMAC, KeyType.ED25519, KeyType.RSA])
@@ -102,6 +116,7 @@ def test_cancel_unknown_order_is_2011(server: EmulatorServer) -> None:
 
 def test_public_market_data(server: EmulatorServer) -> None:
     client = _client_class(server.url)()
+    _CLIENTS.append(client)
     info = client.get_symbol_info("BTCUSDT")
     assert info is not None
     assert {f["filterType"] for f in info["filters"]} >= {"PRICE_FILTER", "LOT_SIZE", "NOTIONAL"}

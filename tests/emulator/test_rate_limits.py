@@ -24,7 +24,9 @@ def test_weight_headers_on_success_and_errors(client: httpx.Client, emu: Emulato
     r = call(client, "GET", "/api/v3/account", holder, api_key="C" * 64)
     assert r.status_code == 401
     assert _weights(r) == (41, 41)  # a refused request still costs its weight
-    r = call(client, "GET", "/api/v3/depth", None, {"symbol": "BTCUSDT", "limit": "1000"}, sign=False)
+    r = call(
+        client, "GET", "/api/v3/depth", None, {"symbol": "BTCUSDT", "limit": "1000"}, sign=False
+    )
     assert _weights(r) == (91, 91)
 
 
@@ -111,5 +113,15 @@ def test_orders_limit_is_per_account(frozen: FrozenTime) -> None:
 
 def test_exchange_info_publishes_the_limits(client: httpx.Client) -> None:
     limits = client.get("/api/v3/exchangeInfo").json()["rateLimits"]
-    assert {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000} in limits
-    assert {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50} in limits
+    assert {
+        "rateLimitType": "REQUEST_WEIGHT",
+        "interval": "MINUTE",
+        "intervalNum": 1,
+        "limit": 6000,
+    } in limits
+    assert {
+        "rateLimitType": "ORDERS",
+        "interval": "SECOND",
+        "intervalNum": 10,
+        "limit": 50,
+    } in limits

@@ -20,7 +20,9 @@ UNAUTHORIZED = "You are not authorized to execute this request."
 
 def test_unsigned_sapi_call_is_401_1002(client: httpx.Client, emu: Emulator) -> None:
     holder = make_holder(emu)
-    r = client.get("/sapi/v1/account/apiRestrictions?timestamp=1", headers={"X-MBX-APIKEY": holder.api_key})
+    r = client.get(
+        "/sapi/v1/account/apiRestrictions?timestamp=1", headers={"X-MBX-APIKEY": holder.api_key}
+    )
     assert_error(r, 401, -1002, UNAUTHORIZED)
 
 

@@ -102,12 +102,12 @@ class Emulator:
         journal_size: int = 10_000,
     ) -> None:
         self.flavor = Flavor(flavor)
-        self.clock = clock or Clock()
+        self.clock: Clock = clock or Clock()
         self.keys = KeyRegistry()
         for record in keys:
             self.keys.register(record)
-        self.limiter = RateLimiter(limits or RateLimits())
-        self.exchange = Exchange(seed, self.clock.now_ms)
+        self.limiter: RateLimiter = RateLimiter(limits or RateLimits())
+        self.exchange: Exchange = Exchange(seed, self.clock.now_ms)
         self.trust_proxy = trust_proxy
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
 

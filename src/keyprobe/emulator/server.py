@@ -3,6 +3,7 @@ or in the foreground (``keyprobe emulator``)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -38,6 +39,9 @@ def _config(app: Emulator, log_level: str) -> uvicorn.Config:
         # Binance closes idle keep-alive connections after a while; clients must cope.
         timeout_keep_alive=30,
         server_header=False,
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default, which would let any local
+        # client claim a whitelisted address; the app decides that (--trust-proxy) itself.
+        proxy_headers=False,
         date_header=True,
     )
 
@@ -86,5 +90,7 @@ class EmulatorServer:
 
 
 def serve_forever(app: Emulator, sock: socket.socket, log_level: str = "info") -> None:
-    """Serve in the foreground until SIGINT/SIGTERM (uvicorn handles both gracefully)."""
-    uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+    """Serve in the foreground until SIGINT/SIGTERM (uvicorn shuts down gracefully, then
+    re-raises the interrupt, which is the normal way to stop here)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
