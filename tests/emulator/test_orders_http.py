@@ -215,3 +215,32 @@ def test_a_crashing_handler_costs_one_request(
     assert_error(r, 500, -1000, "An unknown error occurred while processing the request.")
     assert client.get("/api/v3/ping").status_code == 200
     assert call(client, "GET", "/api/v3/openOrders", holder).status_code == 200
+
+
+def test_cancel_replace_success_and_failure_shapes(client: httpx.Client, emu: Emulator) -> None:
+    holder = make_holder(emu)
+    placed = call(client, "POST", "/api/v3/order", holder, LIMIT_ORDER).json()
+    replace = {
+        **LIMIT_ORDER,
+        "price": "21000.00",
+        "cancelReplaceMode": "STOP_ON_FAILURE",
+        "cancelOrderId": str(placed["orderId"]),
+    }
+    r = call(client, "POST", "/api/v3/order/cancelReplace", holder, replace)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["cancelResult"], body["newOrderResult"]) == ("SUCCESS", "SUCCESS")
+    assert body["cancelResponse"]["status"] == "CANCELED"
+    assert r.headers["x-mbx-order-count-10s"] == "2"
+    again = call(client, "POST", "/api/v3/order/cancelReplace", holder, replace)
+    assert again.status_code == 400
+    assert again.json() == {
+        "code": -2022,
+        "msg": "Order cancel-replace failed.",
+        "data": {
+            "cancelResult": "FAILURE",
+            "newOrderResult": "NOT_ATTEMPTED",
+            "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
+            "newOrderResponse": None,
+        },
+    }

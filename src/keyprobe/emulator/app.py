@@ -21,7 +21,7 @@ from keyprobe.binance.errors import BinanceError
 from keyprobe.binance.permissions import Permission
 from keyprobe.emulator import handlers
 from keyprobe.emulator import params as P
-from keyprobe.emulator.auth import Caller, authenticate
+from keyprobe.emulator.auth import authenticate
 from keyprobe.emulator.clock import Clock
 from keyprobe.emulator.exchange import Exchange
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
@@ -237,8 +237,11 @@ class Emulator:
             status, payload = handlers.public(self, endpoint, params)
             return _json_reply(status, payload)
         caller = authenticate(endpoint, raw, api_key, client_ip, self.keys, now)
-        if endpoint.counts_as_order:
-            self._check_order_limits(caller, now)
+        if endpoint.name == "newOrder":
+            # cancelReplace decides itself (orderRateLimitExceededMode may still cancel).
+            limit_error = self.order_limit_error(caller.key.account, now)
+            if limit_error is not None:
+                raise limit_error
         status, payload = handlers.signed(self, endpoint, caller)
         reply = _json_reply(status, payload)
         if endpoint.counts_as_order and status == 200 and handlers.placed_order(endpoint, payload):
@@ -248,12 +251,14 @@ class Emulator:
                 reply.headers.append((name, str(count).encode()))
         return reply
 
-    def _check_order_limits(self, caller: Caller, now: int) -> None:
-        full = self.limiter.order_window_full(caller.key.account, now)
-        if full is not None:
-            exc = errors.too_many_orders(full.limit, full.human())
-            exc.retry_after = self.limiter.retry_after_s(full, now)
-            raise exc
+    def order_limit_error(self, account: str, now: int) -> BinanceError | None:
+        """The -1015 an account would get for one more order now, or None if it has room."""
+        full = self.limiter.order_window_full(account, now)
+        if full is None:
+            return None
+        exc = errors.too_many_orders(full.limit, full.human())
+        exc.retry_after = self.limiter.retry_after_s(full, now)
+        return exc
 
     def _with_weight(self, reply: Reply, client_ip: str, now: int) -> Reply:
         used = str(self.limiter.used_weight(client_ip, now)).encode()

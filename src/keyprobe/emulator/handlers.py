@@ -83,7 +83,8 @@ def _rate_limit_order(emu: Emulator, c: Caller) -> Result:
 
 
 def _cancel_replace(emu: Emulator, c: Caller) -> Result:
-    return emu.exchange.cancel_replace(c.key.account, c.params)
+    limit = emu.order_limit_error(c.key.account, emu.clock.now_ms())
+    return emu.exchange.cancel_replace(c.key.account, c.params, order_limit=limit)
 
 
 _SIGNED: dict[str, Callable[[Emulator, Caller], Result]] = {
