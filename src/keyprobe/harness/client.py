@@ -1,0 +1,248 @@
+"""The signed client: httpx with Binance signing as an ``httpx.Auth`` (key material lives only
+there), the server-time offset, the shared weight budget and a chosen source address."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+
+from keyprobe.binance.endpoints import Endpoint, endpoint
+from keyprobe.binance.signing import Signer, encode_params
+from keyprobe.harness.budget import RateBudget
+from keyprobe.harness.redaction import ExchangeRecord, record_exchange
+from keyprobe.harness.verdicts import Actual
+
+DEFAULT_TIMEOUT = 10.0
+# Honour a Retry-After up to this long once; anything longer is reported as BROKEN.
+MAX_RETRY_AFTER_S = 90.0
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class ServerClock:
+    """The server's time as seen from here: wall time plus the offset measured against
+    ``/api/v3/time`` once per run (and again after a -1021, see ``BinanceAuth``)."""
+
+    offset_ms: int = 0
+
+    def now_ms(self) -> int:
+        return wall_ms() + self.offset_ms
+
+    def update(self, server_time_ms: int, sent_ms: int, received_ms: int) -> None:
+        # The server read its clock roughly half-way through the round trip.
+        self.offset_ms = server_time_ms - (sent_ms + received_ms) // 2
+
+
+def _binance_code(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, int) else None
+
+
+class BinanceAuth(httpx.Auth):
+    """Adds ``X-MBX-APIKEY``, ``timestamp``, ``recvWindow`` and ``signature`` (last, percent-
+    encoded) to a request whose parameters are already in its query string.
+
+    ``api_key=None`` sends no key header; ``timestamp_shift_ms`` moves the timestamp on purpose
+    (auth probes), and then a -1021 is the answer, not a reason to resync."""
+
+    requires_response_body = True
+
+    def __init__(
+        self,
+        api_key: str | None,
+        signer: Signer,
+        clock: ServerClock,
+        *,
+        recv_window: int | None,
+        time_url: str,
+        timestamp_shift_ms: int = 0,
+    ) -> None:
+        self._api_key = api_key
+        self._signer = signer
+        self._clock = clock
+        self._recv_window = recv_window
+        self._time_url = time_url
+        self._shift = timestamp_shift_ms
+
+    def __repr__(self) -> str:
+        return f"BinanceAuth(api_key=***, signer={type(self._signer).__name__})"
+
+    def _sign(self, request: httpx.Request, base_query: bytes) -> None:
+        extra: list[tuple[str, str]] = [("timestamp", str(self._clock.now_ms() + self._shift))]
+        if self._recv_window is not None:
+            extra.append(("recvWindow", str(self._recv_window)))
+        query = b"&".join(q for q in (base_query, encode_params(extra).encode()) if q)
+        # The payload is the query then the body, with no separator (reference §3.2); our
+        # bodies are always empty, so the query as sent is the whole payload.
+        signature = self._signer.sign(query + request.content)
+        query += b"&signature=" + quote(signature, safe="").encode()
+        request.url = request.url.copy_with(query=query)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._api_key is not None:
+            request.headers["X-MBX-APIKEY"] = self._api_key
+        base_query = request.url.query
+        self._sign(request, base_query)
+        response = yield request
+        if self._shift == 0 and response.status_code == 400 and _binance_code(response) == -1021:
+            # Our clock drifted from the server's since the run started: measure again, once.
+            sent = wall_ms()
+            time_response = yield httpx.Request("GET", self._time_url)
+            received = wall_ms()
+            try:
+                self._clock.update(int(time_response.json()["serverTime"]), sent, received)
+            except (ValueError, KeyError, TypeError):
+                return
+            self._sign(request, base_query)
+            yield request
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One exchange: the redacted record and the parsed answer."""
+
+    record: ExchangeRecord
+    actual: Actual
+
+
+class Wire:
+    """Keep-alive connections per source address to one target, sharing a clock and a budget."""
+
+    def __init__(
+        self,
+        base_url: str,
+        clock: ServerClock,
+        *,
+        budget: RateBudget | None = None,
+        foreign_budget: RateBudget | None = None,
+        recv_window: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        weight_header: str = "x-mbx-used-weight-1m",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+        self.recv_window = recv_window
+        self.timeout = timeout
+        self.weight_header = weight_header.lower()
+        self._budgets: dict[str | None, RateBudget | None] = {}
+        self._default_budget = budget
+        self._foreign_budget = foreign_budget
+        self._clients: dict[str | None, httpx.Client] = {}
+
+    def set_budget(self, source: str | None, budget: RateBudget | None) -> None:
+        self._budgets[source] = budget
+
+    def _budget(self, source: str | None) -> RateBudget | None:
+        return self._budgets.get(source, self._default_budget)
+
+    def _client(self, source: str | None) -> httpx.Client:
+        client = self._clients.get(source)
+        if client is None:
+            transport = httpx.HTTPTransport(local_address=source, retries=0)
+            client = httpx.Client(
+                transport=transport,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
+                follow_redirects=False,
+                trust_env=False,  # no proxies from the environment: we talk to this target only
+            )
+            self._clients[source] = client
+        return client
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def call(
+        self,
+        ep: Endpoint | str,
+        params: Iterable[tuple[str, str]] = (),
+        *,
+        api_key: str | None = None,
+        signer: Signer | None = None,
+        source: str | None = None,
+        timestamp_shift_ms: int = 0,
+    ) -> Sent:
+        ep = endpoint(ep) if isinstance(ep, str) else ep
+        pairs = list(params)
+        query = encode_params(pairs)
+        url = self.base_url + ep.path + (f"?{query}" if query else "")
+        auth: httpx.Auth | None = None
+        headers: dict[str, str] = {}
+        if ep.signed and signer is not None:
+            auth = BinanceAuth(
+                api_key,
+                signer,
+                self.clock,
+                recv_window=self.recv_window,
+                time_url=self.base_url + "/api/v3/time",
+                timestamp_shift_ms=timestamp_shift_ms,
+            )
+        elif api_key is not None:
+            headers["X-MBX-APIKEY"] = api_key
+        weight = ep.weight(dict(pairs)) if ep.ip_weight else 0
+        budget = self._budget(source)
+        for attempt in (1, 2):
+            request = httpx.Request(ep.method, url, headers=headers)
+            if budget is not None and weight:
+                budget.acquire(weight)
+            try:
+                response = self._client(source).send(request, auth=auth)
+            except httpx.TimeoutException as exc:
+                why = f"timeout after {self.timeout:g}s ({type(exc).__name__})"
+                return self._failed(request, source, f"{self.base_url}: {why}")
+            except httpx.TransportError as exc:
+                return self._failed(
+                    request, source, f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
+                )
+            retry_after = _retry_after(response)
+            if budget is not None:
+                budget.observe(_int_header(response, self.weight_header), retry_after)
+            final_request = response.request
+            if (
+                response.status_code == 429
+                and attempt == 1
+                and retry_after is not None
+                and retry_after <= MAX_RETRY_AFTER_S
+            ):
+                # The budget now blocks until Retry-After has passed; try once more.
+                continue
+            break
+        record = record_exchange(final_request, response, source_address=source)
+        return Sent(record, Actual.from_body(response.status_code, record.body))
+
+    def _failed(self, request: httpx.Request, source: str | None, error: str) -> Sent:
+        record = record_exchange(request, None, source_address=source, error=error)
+        return Sent(record, Actual(None, error=record.error))
+
+    def public(self, ep: str, params: Iterable[tuple[str, str]] = ()) -> Sent:
+        return self.call(ep, params)
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    if response.status_code not in (418, 429):
+        return None
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,105 @@
+"""Credentials: the API key and signing material each profile uses, from the environment on a
+live target or generated at run time for the emulator. Nothing here ever prints a secret."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyprobe.binance.signing import (
+    KeyMaterial,
+    KeyMaterialError,
+    KeyType,
+    Signer,
+    generate_api_key,
+    generate_key_material,
+    load_signer,
+)
+from keyprobe.harness.profiles import KeyKind, Profile
+
+
+class MissingSecrets(LookupError):
+    """A profile's secrets are not in the environment; the message names the variables."""
+
+
+class BadSecrets(ValueError):
+    """A profile's secret is present but unusable (e.g. not a PEM); the message says which."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Credentials:
+    """An API key plus the secret or private key that signs for it."""
+
+    api_key: str
+    key_type: KeyType
+    private: str  # the HMAC secret or the PKCS#8 PEM
+
+    def signer(self) -> Signer:
+        return load_signer(self.key_type, self.private)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every string that must never appear in an artifact."""
+        return (self.api_key, self.private)
+
+    def __repr__(self) -> str:
+        return f"Credentials({self.key_type.value}, api_key=***, private=***)"
+
+
+def env_names(profile: Profile) -> tuple[str, ...]:
+    """The variables a live profile reads, in the order a user should set them."""
+    p = profile.env_prefix
+    if profile.key_type is KeyType.HMAC:
+        return (p + "API_KEY", p + "SECRET")
+    return (p + "API_KEY", p + "PRIVATE_KEY", p + "PRIVATE_KEY_FILE")
+
+
+def from_env(profile: Profile, env: Mapping[str, str] | None = None) -> Credentials:
+    env = os.environ if env is None else env
+    p = profile.env_prefix
+    api_key = env.get(p + "API_KEY", "")
+    if profile.key_type is KeyType.HMAC:
+        private = env.get(p + "SECRET", "")
+        if not api_key or not private:
+            raise MissingSecrets(
+                f"profile {profile.name!r}: set {p}API_KEY and {p}SECRET to run it"
+            )
+        return Credentials(api_key, profile.key_type, private)
+    private = env.get(p + "PRIVATE_KEY", "")
+    key_file = env.get(p + "PRIVATE_KEY_FILE", "")
+    if not private and key_file:
+        try:
+            private = Path(key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BadSecrets(
+                f"profile {profile.name!r}: {p}PRIVATE_KEY_FILE: cannot read it ({exc.strerror})"
+            ) from None
+    if not api_key or not private:
+        raise MissingSecrets(
+            f"profile {profile.name!r}: set {p}API_KEY and {p}PRIVATE_KEY "
+            f"(or {p}PRIVATE_KEY_FILE) to run it"
+        )
+    credentials = Credentials(api_key, profile.key_type, private)
+    try:
+        credentials.signer()
+    except KeyMaterialError as exc:
+        raise BadSecrets(f"profile {profile.name!r}: the private key: {exc}") from None
+    return credentials
+
+
+def malformed_api_key() -> str:
+    """An ``X-MBX-APIKEY`` value no exchange accepts as a key: too short and with characters
+    that never occur in Binance keys (reference §5.5: "wrong length/chars")."""
+    return "not-a-key-" + secrets.token_hex(4)
+
+
+def generate(profile: Profile) -> tuple[Credentials, KeyMaterial]:
+    """Fresh key material for ``profile``; the KeyMaterial's public half is what a target
+    registers. Unknown and malformed profiles get real signing material too, so that only
+    the key itself is wrong."""
+    material = generate_key_material(profile.key_type)
+    malformed = profile.kind is KeyKind.MALFORMED
+    api_key = malformed_api_key() if malformed else generate_api_key()
+    return Credentials(api_key, profile.key_type, material.private), material

@@ -1,0 +1,123 @@
+"""Expectations are derived, never hand-written per cell: from the profile's declared
+permissions and IP policy, the probe, and what the target can express. An ``expect`` entry in
+the profiles file overrides one cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
+from keyprobe.binance.errors import message
+from keyprobe.harness.probes import Attack, Outcome, Probe
+from keyprobe.harness.profiles import KeyKind, Profile
+from keyprobe.harness.targets import Target
+
+# Codes with which the auth layer refuses a request (reference §5.5 precedence).
+REFUSAL_CODES = frozenset({-2014, -2015, -2008, -1002, -1022, -1021})
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    outcome: Outcome
+    # The expectation is a refusal: an answer that gets past it is a LEAK.
+    refusal: bool
+    why: str
+    overridden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotExpressible:
+    """The target cannot show this cell; the test is skipped with ``reason``."""
+
+    reason: str
+
+
+def _refused(status: int, code: int, why: str, msg: str | None = None) -> Expectation:
+    return Expectation(Outcome(status, code, msg if msg is not None else message(code)), True, why)
+
+
+def _rejected_key(why: str) -> Expectation:
+    # Futures append ", request ip: x.x.x.x"; whether spot does is unsettled (reference §5.3),
+    # so the message is checked as a prefix without its final period.
+    return _refused(401, -2015, why, message(-2015).rstrip("."))
+
+
+def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressible | None:
+    caps, ep = target.caps, probe.endpoint
+    if ep.api.value == "sapi" and not caps.sapi:
+        return NotExpressible(f"{target.label}: /sapi does not exist there ({caps.note})")
+    if probe.changes_state and not caps.state_changes:
+        return NotExpressible(f"{target.label}: keyprobe never sends state-changing requests here")
+    if probe.forbidden_action and not caps.forbidden_actions:
+        return NotExpressible(f"{target.label}: forbidden actions are never attempted here")
+    if probe.attack is Attack.FOREIGN_ADDRESS:
+        if profile.ip_whitelist is not None and not caps.ip_whitelist:
+            return NotExpressible(f"{target.label}: keys cannot be IP-bound there")
+        if target.foreign_address is None:
+            return NotExpressible(
+                f"{target.label}: no second source address; give --egress-address ADDR "
+                "(a local address whose traffic leaves through another public IP)"
+            )
+    if profile.kind is KeyKind.REGISTERED and not caps.restricted_keys:
+        lacking = [p.value for p in probe.required if not profile.has(p)]
+        if lacking:
+            return NotExpressible(
+                f"{target.label}: keys are all-permission there; a key without "
+                f"{', '.join(lacking)} cannot exist"
+            )
+    return None
+
+
+def derive(profile: Profile, probe: Probe, target: Target) -> Expectation | NotExpressible:
+    blocked = expressible(profile, probe, target)
+    if blocked is not None:
+        return blocked
+    override = profile.expect.get(probe.name)
+    if override is not None:
+        outcome = Outcome(override.status, override.code, override.message)
+        refusal = override.status == 401 or override.code in REFUSAL_CODES
+        return Expectation(outcome, refusal, "set in the profiles file", overridden=True)
+    return _derived(profile, probe, target)
+
+
+def _derived(profile: Profile, probe: Probe, target: Target) -> Expectation:
+    """Reference §5.5 order: key header/format, key exists, IP, timestamp, signature,
+    permission, then the business answer that proves the request was let through."""
+    ep, attack = probe.endpoint, probe.attack
+    if attack is Attack.NO_KEY_HEADER:
+        return _refused(401, -2014, "no X-MBX-APIKEY header")
+    # An attack that swaps the key decides what the key is; otherwise the profile does.
+    kind = profile.kind
+    if attack is Attack.MALFORMED_KEY:
+        kind = KeyKind.MALFORMED
+    elif attack is Attack.UNKNOWN_KEY:
+        kind = KeyKind.UNKNOWN
+    if kind is KeyKind.MALFORMED:
+        return _refused(401, -2014, "the API key is malformed")
+    if kind is KeyKind.UNKNOWN:
+        code = unknown_key_code(ep)
+        if code == -2015:
+            return _rejected_key("the target does not know this key")
+        return _refused(401, code, "the target does not know this key")
+    source = target.foreign_address if attack is Attack.FOREIGN_ADDRESS else target.source_address
+    if source is not None and not profile.allows_address(source):
+        return _rejected_key(
+            f"the key is bound to {', '.join(profile.ip_whitelist or ())}, not {source}"
+        )
+    if attack is Attack.STALE_TIMESTAMP:
+        return _refused(400, -1021, "timestamp older than recvWindow", message(-1021, 0))
+    if attack is Attack.FUTURE_TIMESTAMP:
+        return _refused(400, -1021, "timestamp ahead of the server", message(-1021, 1))
+    if attack is Attack.WRONG_SECRET:
+        return _refused(400, -1022, "signed with the wrong secret")
+    lacking = [p.value for p in probe.required if not profile.has(p)]
+    if lacking:
+        code = permission_denied_code(ep)
+        why = f"{', '.join(lacking)} not declared"
+        if code == -2015:
+            return _rejected_key(why)
+        return _refused(401, code, why)
+    if not probe.required:
+        return Expectation(probe.allowed, False, "needs no permission")
+    needed = ", ".join(p.value for p in probe.required)
+    return Expectation(probe.allowed, False, f"needs {needed}: declared")

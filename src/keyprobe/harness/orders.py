@@ -1,0 +1,144 @@
+"""Orders the suites place: run-scoped client order ids, the per-test ledger that cancels
+them in teardown, and the sweep of orders an interrupted run left behind."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+from keyprobe.harness.client import Wire
+from keyprobe.harness.credentials import Credentials
+
+log = logging.getLogger("keyprobe.orders")
+
+# Every client order id keyprobe sends starts with this: how a later run recognises them.
+FAMILY = "kp-"
+_ALNUM = string.ascii_letters + string.digits
+_BASE36 = string.digits + string.ascii_lowercase
+
+
+def _base36(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = _BASE36[r] + out
+    return out or "0"
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique per run (not derived from the Faker seed: a rerun with
+    the same seed is still another run)."""
+    return _base36(int(time.time())) + secrets.token_hex(1)
+
+
+def run_prefix(run_id: str) -> str:
+    return f"{FAMILY}{run_id}-"
+
+
+def run_of(client_order_id: str) -> str | None:
+    """The run id inside a keyprobe client order id, None for anybody else's order."""
+    if not client_order_id.startswith(FAMILY):
+        return None
+    run, sep, _ = client_order_id[len(FAMILY) :].partition("-")
+    return run if sep and run else None
+
+
+@dataclass(slots=True)
+class ClientOrderIds:
+    """``kp-<run>-<10 chars>``: within Binance's ``^[a-zA-Z0-9-_]{1,36}$`` and seeded."""
+
+    run_id: str
+    fake: Faker
+
+    def __call__(self) -> str:
+        return run_prefix(self.run_id) + self.fake.lexify("?" * 10, letters=_ALNUM)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    credentials: Credentials
+    symbol: str
+    client_order_id: str
+    # True: the exchange accepted it. None: unknown (timeout, 5xx) - cancel it to be sure.
+    confirmed: bool | None = True
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Orders one test may have placed; ``close`` cancels whatever is still open."""
+
+    wire: Wire
+    source: str | None
+    orders: list[PlacedOrder] = field(default_factory=list)
+
+    def add(self, order: PlacedOrder) -> None:
+        self.orders.append(order)
+
+    def close(self) -> list[str]:
+        """Cancel each order; returns the ids that could not be cancelled (unknown is fine)."""
+        left: list[str] = []
+        for order in self.orders:
+            sent = self.wire.call(
+                "cancelOrder",
+                [("symbol", order.symbol), ("origClientOrderId", order.client_order_id)],
+                api_key=order.credentials.api_key,
+                signer=order.credentials.signer(),
+                source=self.source,
+            )
+            actual = sent.actual
+            # 200: cancelled now; -2011: already cancelled, replaced or never placed.
+            if actual.status != 200 and actual.code != -2011:
+                log.warning("could not cancel %s: %s", order.client_order_id, actual.label())
+                if order.confirmed:
+                    left.append(order.client_order_id)
+        self.orders.clear()
+        return left
+
+
+@dataclass(slots=True)
+class SweepResult:
+    cancelled: int = 0
+    failed: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+def sweep(
+    wire: Wire,
+    keys: dict[str, Credentials],
+    *,
+    source: str | None,
+    keep_run: str | None = None,
+    only_run: str | None = None,
+) -> SweepResult:
+    """Cancel keyprobe's open orders on every key that can list them. At session start
+    (``keep_run`` = this run) it removes what earlier, interrupted runs left; at session end
+    (``only_run`` = this run) it is the safety net behind the per-test teardown."""
+    result = SweepResult()
+    for profile, creds in keys.items():
+        signer = creds.signer()
+        listed = wire.call("openOrders", [], api_key=creds.api_key, signer=signer, source=source)
+        if listed.actual.status != 200 or not isinstance(listed.actual.body, list):
+            result.unreadable.append(profile)
+            continue
+        for order in listed.actual.body:
+            client_id = str(order.get("clientOrderId", ""))
+            run = run_of(client_id)
+            if run is None or run == keep_run or (only_run is not None and run != only_run):
+                continue
+            sent = wire.call(
+                "cancelOrder",
+                [("symbol", str(order.get("symbol"))), ("origClientOrderId", client_id)],
+                api_key=creds.api_key,
+                signer=signer,
+                source=source,
+            )
+            if sent.actual.status == 200:
+                result.cancelled += 1
+            elif sent.actual.code != -2011:
+                result.failed += 1
+    return result

@@ -1,0 +1,194 @@
+"""Key profiles: the keys a user holds and what each is supposed to be able to do, read from a
+TOML file (``fixtures/profiles.toml``) and validated before any test is collected."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from keyprobe.binance.permissions import PERMISSION_NAMES, Permission
+from keyprobe.binance.signing import KEY_TYPES, KeyType
+
+
+class ProfilesFileError(ValueError):
+    """A profiles file that cannot be used; the message names the file, profile and field."""
+
+
+class KeyKind(StrEnum):
+    """How the key relates to the target.
+
+    ``registered``: a real key the target knows (generated for the emulator, from the
+    environment on live targets). ``unknown``: a well-formed key the target has never seen
+    (expect -2015). ``malformed``: an ``X-MBX-APIKEY`` value of the wrong shape (expect -2014).
+    The last two are generated on every target, so they need no secrets."""
+
+    REGISTERED = "registered"
+    UNKNOWN = "unknown"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectOverride:
+    """A per-cell override of the derived expectation (``[profiles.X.expect]``)."""
+
+    status: int
+    code: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    key_type: KeyType
+    permissions: frozenset[Permission]
+    ip_whitelist: tuple[str, ...] | None = None
+    kind: KeyKind = KeyKind.REGISTERED
+    description: str = ""
+    expect: Mapping[str, ExpectOverride] = field(default_factory=dict)
+
+    def has(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def allows_address(self, address: str) -> bool:
+        """Whether the declared IP policy admits ``address`` (no policy admits everyone)."""
+        if self.ip_whitelist is None:
+            return True
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(e, strict=False) for e in self.ip_whitelist)
+
+    @property
+    def env_prefix(self) -> str:
+        return "KEYPROBE_" + re.sub(r"[^A-Z0-9]", "_", self.name.upper()) + "_"
+
+
+_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+_PROFILE_FIELDS = ("key_type", "permissions", "ip_whitelist", "kind", "description", "expect")
+_EXPECT_FIELDS = ("status", "code", "message")
+
+
+def load_profiles(path: Path, probe_names: Collection[str]) -> list[Profile]:
+    """Read and validate ``path``. ``probe_names`` are the probes an ``expect`` table may name."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfilesFileError(f"{path}: cannot read the profiles file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfilesFileError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"profiles"})
+    if unknown:
+        raise ProfilesFileError(
+            f"{path}: unknown top-level field {unknown[0]!r}; use [profiles.NAME]"
+        )
+    tables = data.get("profiles")
+    if not isinstance(tables, dict) or not tables:
+        raise ProfilesFileError(f"{path}: no profiles; declare at least one [profiles.NAME] table")
+    return [_parse_profile(path, name, table, probe_names) for name, table in tables.items()]
+
+
+def _parse_profile(path: Path, name: str, table: Any, probe_names: Collection[str]) -> Profile:
+    where = f"{path}: profile {name!r}"
+
+    def fail(field_name: str, why: str) -> ProfilesFileError:
+        return ProfilesFileError(f"{where}: field {field_name!r}: {why}")
+
+    if not _NAME.fullmatch(name):
+        # Profile names become test ids (name-probe) and environment variable names.
+        raise ProfilesFileError(f"{where}: the name must match [A-Za-z0-9_]{{1,64}}")
+    if not isinstance(table, dict):
+        raise ProfilesFileError(f"{where}: must be a table")
+    for key in table:
+        if key not in _PROFILE_FIELDS:
+            raise fail(key, f"unknown field; expected one of {', '.join(_PROFILE_FIELDS)}")
+
+    key_type = table.get("key_type")
+    if key_type not in KEY_TYPES:
+        raise fail("key_type", f"{key_type!r} is not one of {', '.join(KEY_TYPES)}")
+
+    kind_raw = table.get("kind", KeyKind.REGISTERED.value)
+    try:
+        kind = KeyKind(kind_raw)
+    except ValueError:
+        legal = ", ".join(k.value for k in KeyKind)
+        raise fail("kind", f"{kind_raw!r} is not one of {legal}") from None
+
+    raw_permissions = table.get("permissions", [])
+    if not isinstance(raw_permissions, list) or not all(
+        isinstance(p, str) for p in raw_permissions
+    ):
+        raise fail("permissions", "must be a list of permission names")
+    for p in raw_permissions:
+        if p not in PERMISSION_NAMES:
+            raise fail(
+                "permissions",
+                f"unknown permission {p!r}; expected one of {', '.join(PERMISSION_NAMES)}",
+            )
+
+    whitelist = table.get("ip_whitelist")
+    if whitelist is not None:
+        if not isinstance(whitelist, list) or not all(isinstance(e, str) for e in whitelist):
+            raise fail("ip_whitelist", "must be a list of addresses or CIDR blocks")
+        for entry in whitelist:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise fail("ip_whitelist", f"{entry!r} is not an address or CIDR block") from None
+
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", "must be a string")
+
+    return Profile(
+        name=name,
+        key_type=KeyType(key_type),
+        permissions=frozenset(Permission(p) for p in raw_permissions),
+        ip_whitelist=None if whitelist is None else tuple(whitelist),
+        kind=kind,
+        description=description,
+        expect=_parse_expect(where, table.get("expect", {}), probe_names),
+    )
+
+
+def _parse_expect(
+    where: str, table: Any, probe_names: Collection[str]
+) -> dict[str, ExpectOverride]:
+    if not isinstance(table, dict):
+        raise ProfilesFileError(f"{where}: field 'expect': must be a table of probe = {{...}}")
+    overrides: dict[str, ExpectOverride] = {}
+    for probe, value in table.items():
+        field_name = f"expect.{probe}"
+        if probe not in probe_names:
+            raise ProfilesFileError(
+                f"{where}: field {field_name!r}: unknown probe; expected one of "
+                f"{', '.join(sorted(probe_names))}"
+            )
+        if not isinstance(value, dict):
+            raise ProfilesFileError(
+                f"{where}: field {field_name!r}: must be {{ status = N, code = N }}"
+            )
+        for key in value:
+            if key not in _EXPECT_FIELDS:
+                raise ProfilesFileError(
+                    f"{where}: field '{field_name}.{key}': unknown field; expected one of "
+                    f"{', '.join(_EXPECT_FIELDS)}"
+                )
+        status = value.get("status")
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise ProfilesFileError(
+                f"{where}: field '{field_name}.status': must be an HTTP status (100-599)"
+            )
+        code = value.get("code")
+        if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+            raise ProfilesFileError(f"{where}: field '{field_name}.code': must be an integer")
+        message = value.get("message")
+        if message is not None and not isinstance(message, str):
+            raise ProfilesFileError(f"{where}: field '{field_name}.message': must be a string")
+        overrides[probe] = ExpectOverride(status, code, message)
+    return overrides

@@ -1,0 +1,108 @@
+"""Allure, behind one facade: labels, parameters, severity and the redacted exchanges of a
+cell, plus the results-folder files written once by the controller. Without allure-pytest
+installed every function is a no-op."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
+
+allure: Any
+try:
+    # Untyped third-party API: held as Any so that strict mypy checks our side only.
+    allure = importlib.import_module("allure")
+except ImportError:  # pragma: no cover - allure-pytest is a dependency, but stay optional
+    allure = None
+
+_SEVERITY = {
+    "LEAK": "blocker",
+    "MISSING": "critical",
+    "MISMATCH": "normal",
+    "BROKEN": "normal",
+}
+
+# Allure categories: failed cells grouped by verdict (our failure messages start with it).
+CATEGORIES = [
+    {
+        "name": "LEAK: allowed where it must be denied",
+        "matchedStatuses": ["failed"],
+        "messageRegex": "^LEAK.*",
+    },
+    {
+        "name": "MISSING: denied where it should be allowed",
+        "matchedStatuses": ["failed"],
+        "messageRegex": "^MISSING.*",
+    },
+    {
+        "name": "MISMATCH: another answer",
+        "matchedStatuses": ["failed"],
+        "messageRegex": "^MISMATCH.*",
+    },
+    {"name": "BROKEN: target or infrastructure", "matchedStatuses": ["broken"]},
+]
+
+
+def label_cell(profile: str, probe: str, category: str, target: str, description: str) -> None:
+    if allure is None:
+        return
+    allure.dynamic.title(f"{profile} × {probe}")
+    allure.dynamic.description(description)
+    allure.dynamic.epic("keyprobe")
+    allure.dynamic.feature(category)
+    allure.dynamic.story(probe)
+    allure.dynamic.tag(profile)
+    allure.dynamic.tag(f"target:{target}")
+    allure.dynamic.label("profile", profile)
+    allure.dynamic.parameter("profile", profile)
+    allure.dynamic.parameter("probe", probe)
+    # Excluded from historyId: a URL with a random port would break the history per run.
+    allure.dynamic.parameter("target", target, excluded=True)
+    # The pytest parameter object itself adds nothing over profile/probe.
+    allure.dynamic.parameter("probe_cell", f"{profile}-{probe}", excluded=True)
+
+
+def expectation(expected: str, why: str) -> None:
+    if allure is None:
+        return
+    allure.dynamic.parameter("expected", expected)
+    allure.dynamic.label("expectation", why)
+
+
+def verdict(name: str) -> None:
+    if allure is None:
+        return
+    severity = _SEVERITY.get(name)
+    if severity is not None:
+        allure.dynamic.severity(allure.severity_level(severity))
+    allure.dynamic.tag(name)
+
+
+def attach_exchange(title: str, record: ExchangeRecord) -> None:
+    """Attach a redacted exchange (and nothing else: never a raw request)."""
+    if allure is None:
+        return
+    with allure.step(title):
+        allure.attach(
+            REDACTOR.text(record.to_json()),
+            name=f"{record.method} {record.path}",
+            attachment_type=allure.attachment_type.JSON,
+        )
+
+
+def prepare_results_dir(results: Path, environment: Mapping[str, Any]) -> None:
+    """Empty the folder (so old runs do not show up as retries) and write the run's
+    environment and categories. Controller only, before any worker starts."""
+    if results.exists():
+        shutil.rmtree(results)
+    results.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k}={REDACTOR.text(str(v))}" for k, v in environment.items()]
+    (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (results / "categories.json").write_text(
+        json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8"
+    )

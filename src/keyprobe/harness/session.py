@@ -1,0 +1,312 @@
+"""The run: everything session-wide, computed once by the controlling process (target,
+credentials, server-time offset, order recipe, weight limits) and handed to xdist workers in
+memory. Secrets travel only inside ``RunInfo.generated`` and never touch the disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+
+from keyprobe.binance.signing import (
+    KeyMaterial,
+    KeyType,
+    Signer,
+    generate_key_material,
+    load_signer,
+)
+from keyprobe.harness.budget import RateBudget, budget_path
+from keyprobe.harness.client import ServerClock, Wire, wall_ms
+from keyprobe.harness.credentials import (
+    BadSecrets,
+    Credentials,
+    MissingSecrets,
+    from_env,
+    generate,
+)
+from keyprobe.harness.market import MarketError, OrderRecipe, recipe_from
+from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Probe
+from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
+from keyprobe.harness.redaction import REDACTOR
+from keyprobe.harness.targets import CAPABILITY_SETS, Capabilities, Target
+
+_UNIT_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+
+
+class RunError(ValueError):
+    """A configuration problem found before any test ran (reported as a usage error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    target: str = "emulator"
+    profiles: str = "fixtures/profiles.toml"
+    allow_mainnet: bool = False
+    require_all_profiles: bool = False
+    seed: int | None = None
+    recv_window: int | None = None
+    symbol: str = "BTCUSDT"
+    capabilities: str | None = None
+    egress_address: str | None = None
+    timeout: float = 10.0
+
+
+@dataclass(slots=True)
+class Facts:
+    offset_ms: int = 0
+    recipe: OrderRecipe | None = None
+    weight_limit: int = 6000
+    weight_window_ms: int = 60_000
+    weight_header: str = "x-mbx-used-weight-1m"
+    broken: str | None = None
+
+
+@dataclass(slots=True, repr=False)
+class RunInfo:
+    run_id: str
+    seed: int
+    target: Target
+    profiles_path: str
+    options: Options
+    facts: Facts
+    # Key material made for this run (emulator keys; unknown and malformed keys everywhere).
+    generated: dict[str, Credentials] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"RunInfo(run_id={self.run_id!r}, target={self.target.name!r}, seed={self.seed})"
+
+    def to_workerinput(self) -> dict[str, Any]:
+        target = asdict(self.target)
+        target["caps"] = asdict(self.target.caps)
+        facts = asdict(self.facts)
+        facts["recipe"] = self.facts.recipe.to_json() if self.facts.recipe else None
+        return {
+            "run_id": self.run_id,
+            "seed": self.seed,
+            "target": target,
+            "profiles_path": self.profiles_path,
+            "options": asdict(self.options),
+            "facts": facts,
+            "generated": {
+                name: {"api_key": c.api_key, "key_type": c.key_type.value, "private": c.private}
+                for name, c in self.generated.items()
+            },
+        }
+
+    @classmethod
+    def from_workerinput(cls, data: dict[str, Any]) -> RunInfo:
+        target = dict(data["target"])
+        target["caps"] = Capabilities(**target["caps"])
+        facts = dict(data["facts"])
+        facts["recipe"] = OrderRecipe.from_json(facts["recipe"]) if facts["recipe"] else None
+        return cls(
+            run_id=data["run_id"],
+            seed=data["seed"],
+            target=Target(**target),
+            profiles_path=data["profiles_path"],
+            options=Options(**data["options"]),
+            facts=Facts(**facts),
+            generated={
+                name: Credentials(g["api_key"], KeyType(g["key_type"]), g["private"])
+                for name, g in data["generated"].items()
+            },
+        )
+
+
+def seeded_faker(seed: int, *scope: str) -> Faker:
+    """A Faker of our own, seeded from the run seed and a scope (the test id), so a value
+    does not depend on which xdist worker ran the test."""
+    digest = hashlib.sha256("|".join((str(seed), *scope)).encode()).digest()
+    fake = Faker()
+    fake.seed_instance(int.from_bytes(digest[:8], "big"))
+    return fake
+
+
+class Run:
+    """The run as one process sees it: RunInfo plus live connections and parsed profiles."""
+
+    def __init__(self, info: RunInfo, profiles: list[Profile]) -> None:
+        self.info = info
+        self.profiles = profiles
+        self.by_name = {p.name: p for p in profiles}
+        self.clock = ServerClock(info.facts.offset_ms)
+        self._wire: Wire | None = None
+        self._wrong: dict[KeyType, Signer] = {}
+        for creds in info.generated.values():
+            REDACTOR.add(*creds.secrets())
+
+    @property
+    def target(self) -> Target:
+        return self.info.target
+
+    @property
+    def probes(self) -> tuple[Probe, ...]:
+        return CATALOGUE
+
+    @property
+    def wire(self) -> Wire:
+        if self._wire is None:
+            self._wire = make_wire(self.info.target, self.clock, self.info.options, self.info.facts)
+        return self._wire
+
+    def credentials(self, profile: Profile) -> Credentials:
+        """Raises MissingSecrets (skip the cell) or BadSecrets."""
+        generated = self.info.generated.get(profile.name)
+        if generated is not None:
+            return generated
+        creds = from_env(profile)
+        REDACTOR.add(*creds.secrets())
+        return creds
+
+    def wrong_signer(self, key_type: KeyType) -> Signer:
+        """A signer of the right type holding key material no target knows."""
+        if key_type not in self._wrong:
+            material = generate_key_material(key_type)
+            REDACTOR.add(material.private)
+            self._wrong[key_type] = load_signer(key_type, material.private)
+        return self._wrong[key_type]
+
+    def close(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
+            self._wire = None
+
+
+def make_wire(target: Target, clock: ServerClock, options: Options, facts: Facts) -> Wire:
+    assert target.base_url is not None  # noqa: S101 - started before any wire is made
+    wire = Wire(
+        target.base_url,
+        clock,
+        recv_window=options.recv_window,
+        timeout=options.timeout,
+        weight_header=facts.weight_header,
+    )
+    for source in {target.source_address, target.foreign_address}:
+        budget = RateBudget(
+            budget_path(target.base_url, source),
+            facts.weight_limit,
+            facts.weight_window_ms,
+            now_ms=clock.now_ms,
+        )
+        wire.set_budget(source, budget)
+    return wire
+
+
+def load_run_profiles(path: str) -> list[Profile]:
+    return load_profiles(Path(path), PROBE_NAMES)
+
+
+# A callable that starts the embedded emulator, registers (profile, key material) pairs and
+# returns its base URL. It lives in the plugin: the harness does not import the emulator.
+StartEmulator = Callable[[list[tuple[Profile, Credentials, KeyMaterial]]], str]
+
+
+def prepare_run(
+    options: Options,
+    target: Target,
+    profiles: list[Profile],
+    *,
+    run_id: str,
+    seed: int,
+    start_emulator: StartEmulator | None,
+) -> RunInfo:
+    """Credentials, then the target (started if embedded), then the session facts."""
+    generated: dict[str, Credentials] = {}
+    to_register: list[tuple[Profile, Credentials, KeyMaterial]] = []
+    for profile in profiles:
+        if profile.kind is not KeyKind.REGISTERED or target.embedded:
+            creds, material = generate(profile)
+            generated[profile.name] = creds
+            REDACTOR.add(*creds.secrets(), material.private)
+            if profile.kind is KeyKind.REGISTERED:
+                to_register.append((profile, creds, material))
+            continue
+        try:
+            REDACTOR.add(*from_env(profile).secrets())
+        except MissingSecrets as exc:
+            if options.require_all_profiles:
+                raise RunError(f"{options.profiles}: {exc} (--require-all-profiles)") from None
+        except BadSecrets as exc:
+            raise RunError(f"{options.profiles}: {exc}") from None
+    if target.embedded:
+        assert start_emulator is not None  # noqa: S101 - the plugin always passes it
+        target = target.with_url(start_emulator(to_register))
+    info = RunInfo(run_id, seed, target, options.profiles, options, Facts(), generated)
+    info.facts = measure_facts(target, options)
+    return info
+
+
+def measure_facts(target: Target, options: Options) -> Facts:
+    """Server-time offset, weight limits, and a LIMIT_MAKER recipe. Any failure leaves the
+    reason in ``broken``: every cell then reports BROKEN with it, without more waiting."""
+    facts = Facts()
+    clock = ServerClock()
+    wire = make_wire(target, clock, options, facts)
+    try:
+        source = target.source_address
+        sent_at = wall_ms()
+        time_sent = wire.call("time", source=source)
+        received_at = wall_ms()
+        body = time_sent.actual.body
+        if time_sent.actual.status != 200 or not isinstance(body, dict) or "serverTime" not in body:
+            facts.broken = _broken(
+                "GET /api/v3/time", time_sent.actual.error, time_sent.actual.status, target
+            )
+            return facts
+        clock.update(int(body["serverTime"]), sent_at, received_at)
+        facts.offset_ms = clock.offset_ms
+        info = wire.call("exchangeInfo", [("symbol", options.symbol)], source=source)
+        if info.actual.status != 200 or not isinstance(info.actual.body, dict):
+            facts.broken = _broken(
+                f"GET /api/v3/exchangeInfo?symbol={options.symbol}",
+                info.actual.error,
+                info.actual.status,
+                target,
+            )
+            return facts
+        for limit in info.actual.body.get("rateLimits", []):
+            if limit.get("rateLimitType") == "REQUEST_WEIGHT":
+                interval = str(limit.get("interval", "MINUTE"))
+                num = int(limit.get("intervalNum", 1))
+                facts.weight_limit = int(limit.get("limit", facts.weight_limit))
+                facts.weight_window_ms = num * _UNIT_MS.get(interval, 60_000)
+                facts.weight_header = f"x-mbx-used-weight-{num}{interval[:1]}".lower()
+        price = wire.call("tickerPrice", [("symbol", options.symbol)], source=source)
+        price_body = price.actual.body
+        if price.actual.status != 200 or not isinstance(price_body, dict):
+            facts.broken = _broken(
+                f"GET /api/v3/ticker/price?symbol={options.symbol}",
+                price.actual.error,
+                price.actual.status,
+                target,
+            )
+            return facts
+        try:
+            facts.recipe = recipe_from(
+                info.actual.body, options.symbol, str(price_body.get("price"))
+            )
+        except (MarketError, ArithmeticError, ValueError) as exc:
+            facts.broken = f"{target.label}: cannot build a safe order: {exc}"
+    finally:
+        wire.close()
+    return facts
+
+
+def _broken(what: str, error: str | None, status: int | None, target: Target) -> str:
+    if error is not None:
+        return f"{target.label}: {what}: {error}"
+    return f"{target.label}: {what} answered HTTP {status}; is this a Binance Spot API?"
+
+
+def capability_names() -> tuple[str, ...]:
+    return tuple(CAPABILITY_SETS)
+
+
+def env_seed() -> int | None:
+    value = os.environ.get("KEYPROBE_SEED")
+    return int(value) if value and value.isdigit() else None

@@ -1,0 +1,160 @@
+"""Targets: where the suites run and what each target can express (DESIGN.md, "Targets")."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+
+class TargetError(ValueError):
+    """A ``--target`` (or related option) that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a target can show. A probe needing something its target lacks is skipped, with
+    the reason, never passed."""
+
+    # Keys can lack permissions (false on the Spot Testnet: its keys are all-permission).
+    restricted_keys: bool
+    # Keys can be IP-bound (false on the Spot Testnet: no whitelist there).
+    ip_whitelist: bool
+    # /sapi exists (false on the Spot Testnet: every /sapi path is an empty 404).
+    sapi: bool
+    # keyprobe may place and cancel orders (false on mainnet: real money).
+    state_changes: bool
+    # Forbidden actions (withdraw, transfer, margin) may be attempted (never on mainnet).
+    forbidden_actions: bool
+    note: str = ""
+
+
+EMULATOR_CAPS = Capabilities(True, True, True, True, True, "the whole matrix, nothing real")
+TESTNET_CAPS = Capabilities(
+    restricted_keys=False,
+    ip_whitelist=False,
+    sapi=False,
+    state_changes=True,
+    forbidden_actions=False,
+    note="Spot Testnet keys are all-permission, have no IP whitelist, and /sapi does not exist",
+)
+# Demo Mode "always has the same features as the live exchange" for /api; whether it serves
+# /sapi is unverified, so forbidden actions stay off until a live run shows otherwise.
+DEMO_CAPS = Capabilities(
+    restricted_keys=True,
+    ip_whitelist=True,
+    sapi=False,
+    state_changes=True,
+    forbidden_actions=False,
+    note="Demo Mode: the /api matrix with virtual funds; /sapi unverified",
+)
+MAINNET_CAPS = Capabilities(
+    restricted_keys=True,
+    ip_whitelist=True,
+    sapi=True,
+    state_changes=False,
+    forbidden_actions=False,
+    note="mainnet: reads, order/test, cancel of a non-existent order, apiRestrictions only",
+)
+
+NAMED: dict[str, tuple[str, Capabilities]] = {
+    "testnet": ("https://testnet.binance.vision", TESTNET_CAPS),
+    "demo": ("https://demo-api.binance.com", DEMO_CAPS),
+    "mainnet": ("https://api.binance.com", MAINNET_CAPS),
+}
+CAPABILITY_SETS: dict[str, Capabilities] = {
+    "emulator": EMULATOR_CAPS,
+    "testnet": TESTNET_CAPS,
+    "demo": DEMO_CAPS,
+    "mainnet": MAINNET_CAPS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """``name`` is what the user chose (``emulator``, ``testnet``, ``http://host:port``...)."""
+
+    name: str
+    base_url: str | None  # None until the embedded emulator is started
+    caps: Capabilities
+    embedded: bool = False
+    # Local address requests are sent from, and the one used to look like another client
+    # (the "foreign address" probe). None: let the OS choose / probe not expressible.
+    source_address: str | None = None
+    foreign_address: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def is_mainnet(self) -> bool:
+        return not self.caps.state_changes
+
+    def with_url(self, base_url: str) -> Target:
+        return replace(self, base_url=base_url.rstrip("/"))
+
+
+def _is_ipv4_loopback(host: str) -> bool:
+    # Only a literal IPv4 loopback: binding 127.0.0.x as source cannot reach "localhost" = ::1.
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.version == 4 and address.is_loopback
+
+
+def resolve_target(
+    spec: str,
+    *,
+    allow_mainnet: bool = False,
+    capabilities: str | None = None,
+    egress_address: str | None = None,
+) -> Target:
+    """Turn ``--target`` (plus ``--capabilities``, ``--egress-address``) into a Target."""
+    spec = spec.strip()
+    if capabilities is not None and capabilities not in CAPABILITY_SETS:
+        raise TargetError(
+            f"--capabilities {capabilities!r}: expected one of {', '.join(CAPABILITY_SETS)}"
+        )
+    if egress_address is not None:
+        try:
+            ipaddress.ip_address(egress_address)
+        except ValueError:
+            raise TargetError(f"--egress-address {egress_address!r}: not an IP address") from None
+    if spec == "emulator":
+        if capabilities not in (None, "emulator"):
+            raise TargetError("--capabilities applies to URL targets only")
+        # Linux routes all of 127.0.0.0/8 to loopback: 127.0.0.2 is a second client address.
+        return Target("emulator", None, EMULATOR_CAPS, True, "127.0.0.1", "127.0.0.2")
+    if spec in NAMED:
+        if capabilities is not None:
+            raise TargetError("--capabilities applies to URL targets only")
+        if spec == "mainnet" and not allow_mainnet:
+            raise TargetError(
+                "--target mainnet needs --allow-mainnet (keyprobe then sends reads, order/test, "
+                "cancel of a non-existent order and apiRestrictions only)"
+            )
+        url, caps = NAMED[spec]
+        return Target(spec, url, caps, foreign_address=egress_address)
+    parts = urlsplit(spec)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(
+            f"--target {spec!r}: expected emulator, testnet, demo, mainnet or an "
+            "http(s)://HOST:PORT URL"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise TargetError(f"--target {spec!r}: give the base URL only (no path, e.g. no /api)")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise TargetError(f"--target {spec!r}: the port is not a number in 0-65535") from None
+    caps = CAPABILITY_SETS[capabilities or "emulator"]
+    if caps is MAINNET_CAPS and not allow_mainnet:
+        raise TargetError("--capabilities mainnet needs --allow-mainnet")
+    foreign = egress_address
+    source = None
+    if foreign is None and _is_ipv4_loopback(parts.hostname):
+        # A local Binance-compatible service: another loopback address is another client.
+        source, foreign = "127.0.0.1", "127.0.0.2"
+    return Target(spec.rstrip("/"), spec.rstrip("/"), caps, False, source, foreign)
