@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from keyprobe import __version__
@@ -34,6 +35,18 @@ def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="take the client address from X-Forwarded-For (only behind your own proxy)",
     )
+    p.add_argument(
+        "--weight-limit",
+        type=int,
+        default=None,
+        help="REQUEST_WEIGHT per minute and IP (default: the testnet's 6000)",
+    )
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="delay added to every answer, to simulate a remote exchange (default 0)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -42,6 +55,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
     from keyprobe.emulator.demo_keys import write_demo_keys
     from keyprobe.emulator.keys import KeysFileError, load_keys_file
     from keyprobe.emulator.market import SeedFileError, load_seed
+    from keyprobe.emulator.ratelimit import RateLimits
     from keyprobe.emulator.server import bind_socket, serve_forever, url_of
 
     try:
@@ -61,7 +75,19 @@ def _run_emulator(args: argparse.Namespace) -> int:
     demo_folder = None
     if records is None:
         demo_folder, records = write_demo_keys()
-    app = Emulator(flavor=args.flavor, keys=records, seed=seed, trust_proxy=args.trust_proxy)
+    limits = RateLimits()
+    if args.weight_limit is not None:
+        limits = replace(
+            limits, request_weight=replace(limits.request_weight, limit=args.weight_limit)
+        )
+    app = Emulator(
+        flavor=args.flavor,
+        keys=records,
+        seed=seed,
+        trust_proxy=args.trust_proxy,
+        limits=limits,
+        latency_ms=args.latency_ms,
+    )
     print(url_of(sock), flush=True)
     if demo_folder is not None:
         print(

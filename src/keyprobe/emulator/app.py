@@ -6,6 +6,7 @@ makes each request atomic with respect to exchange state and rate-limit counters
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -100,6 +101,7 @@ class Emulator:
         seed: Seed | None = None,
         trust_proxy: bool = False,
         journal_size: int = 10_000,
+        latency_ms: float = 0.0,
     ) -> None:
         self.flavor = Flavor(flavor)
         self.clock: Clock = clock or Clock()
@@ -110,6 +112,8 @@ class Emulator:
         self.exchange: Exchange = Exchange(seed, self.clock.now_ms)
         self.trust_proxy = trust_proxy
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
+        # Added before every answer: simulates the round trip to a remote exchange.
+        self.latency_ms = latency_ms
 
     @property
     def limits(self) -> RateLimits:
@@ -134,6 +138,8 @@ class Emulator:
             log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
             reply = _error_reply(errors.error(-1000))
         reply.headers.append((b"x-mbx-uuid", str(uuid.uuid4()).encode()))
+        if self.latency_ms > 0:
+            await asyncio.sleep(self.latency_ms / 1000)
         await send(
             {
                 "type": "http.response.start",
