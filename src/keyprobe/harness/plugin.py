@@ -318,13 +318,18 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[WORKERINPUT_KEY] = run.info.to_workerinput()
 
 
+def _target_text(info: RunInfo) -> str:
+    url = info.target.base_url
+    return info.target.name if url == info.target.name else f"{info.target.name} ({url})"
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(_RUN, None)
     if run is None:
         return []
     info = run.info
     lines = [
-        f"keyprobe {keyprobe.__version__}: target {info.target.name} ({info.target.base_url}), "
+        f"keyprobe {keyprobe.__version__}: target {_target_text(info)}, "
         f"{len(run.profiles)} profiles x {len(CATALOGUE)} probes, run {info.run_id}",
         f"keyprobe seed: {info.seed} (reproduce the generated data with --seed {info.seed})",
         f"keyprobe profiles: {info.profiles_path}",

@@ -48,6 +48,20 @@ CATEGORIES = [
 ]
 
 
+class _Shown:
+    """Allure stores a str parameter as its repr (quoted); this shows the bare text."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+def _parameter(name: str, value: str, *, excluded: bool = False) -> None:
+    allure.dynamic.parameter(name, _Shown(value), excluded=excluded)
+
+
 def label_cell(profile: str, probe: str, category: str, target: str, description: str) -> None:
     if allure is None:
         return
@@ -59,18 +73,16 @@ def label_cell(profile: str, probe: str, category: str, target: str, description
     allure.dynamic.tag(profile)
     allure.dynamic.tag(f"target:{target}")
     allure.dynamic.label("profile", profile)
-    allure.dynamic.parameter("profile", profile)
-    allure.dynamic.parameter("probe", probe)
-    # Excluded from historyId: a URL with a random port would break the history per run.
-    allure.dynamic.parameter("target", target, excluded=True)
-    # The pytest parameter object itself adds nothing over profile/probe.
-    allure.dynamic.parameter("probe_cell", f"{profile}-{probe}", excluded=True)
+    _parameter("profile", profile)
+    _parameter("probe", probe)
+    # Excluded from historyId: a URL target with a random port would break history per run.
+    _parameter("target", target, excluded=True)
 
 
 def expectation(expected: str, why: str) -> None:
     if allure is None:
         return
-    allure.dynamic.parameter("expected", expected)
+    _parameter("expected", expected)
     allure.dynamic.label("expectation", why)
 
 
@@ -80,7 +92,7 @@ def verdict(name: str) -> None:
     severity = _SEVERITY.get(name)
     if severity is not None:
         allure.dynamic.severity(allure.severity_level(severity))
-    allure.dynamic.tag(name)
+        allure.dynamic.tag(name)
 
 
 def attach_exchange(title: str, record: ExchangeRecord) -> None:

@@ -299,7 +299,7 @@ def measure_facts(target: Target, options: Options) -> Facts:
 
 def _broken(what: str, error: str | None, status: int | None, target: Target) -> str:
     if error is not None:
-        return f"{target.label}: {what}: {error}"
+        return f"{what}: {error}"
     return f"{target.label}: {what} answered HTTP {status}; is this a Binance Spot API?"
 
 
