@@ -1,4 +1,5 @@
-"""The ``keyprobe`` command: ``keyprobe emulator`` serves the local exchange."""
+"""The ``keyprobe`` command: ``keyprobe emulator`` serves the local exchange; ``keyprobe report``
+builds the Allure HTML and the permission-matrix page from a run's results."""
 
 from __future__ import annotations
 
@@ -100,14 +101,82 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "report",
+        help="build the offline Allure HTML report and the permission-matrix page",
+        description="Build reports/allure-report/index.html (one file, opens from file://, "
+        "no outside calls, trend carried over from the previous report) and "
+        "reports/matrix.html. Installs the pinned Allure CLI through npm on first use.",
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=Path("reports/allure-results"),
+        help="Allure results folder (default reports/allure-results)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/allure-report"),
+        help="report folder, replaced only once the new report is complete "
+        "(default reports/allure-report)",
+    )
+    p.add_argument(
+        "--matrix",
+        type=Path,
+        default=Path("reports/matrix.json"),
+        help="matrix.json to render as matrix.html next to it (default reports/matrix.json; "
+        "skipped when absent)",
+    )
+    p.add_argument(
+        "--history",
+        type=int,
+        default=30,
+        metavar="N",
+        help="keep the trend of at most N runs (default 30)",
+    )
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from keyprobe.report import ReportError, build_report
+
+    if args.history < 1:
+        print("keyprobe report: --history must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        built = build_report(
+            args.results, args.out, matrix_json=args.matrix, history_limit=args.history
+        )
+    except ReportError as exc:
+        print(f"keyprobe report: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("keyprobe report: interrupted; the previous report is untouched", file=sys.stderr)
+        return 130
+    size = built.bytes / 1_000_000
+    print(
+        f"report of {built.result_files} result(s) in {built.seconds:.1f} s, {size:.1f} MB"
+        + (f", trend of {built.history_runs + 1} runs" if built.history_runs else ""),
+        file=sys.stderr,
+    )
+    if built.matrix is not None:
+        print(f"matrix: {built.matrix.resolve().as_uri()}", file=sys.stderr)
+    print(built.index.resolve().as_uri())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="keyprobe", description=__doc__)
     parser.add_argument("--version", action="version", version=f"keyprobe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _emulator_parser(sub)
+    _report_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
+    if args.command == "report":
+        return _run_report(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 
