@@ -79,6 +79,15 @@ def test_hmac_verification_is_case_insensitive() -> None:
     assert not verifier.verify(payload.encode() + b"x", signature)
 
 
+@pytest.mark.parametrize("key_type", [KeyType.HMAC, KeyType.RSA, KeyType.ED25519])
+def test_non_ascii_signature_is_just_wrong(key_type: KeyType) -> None:
+    # Found by fuzzing: hmac.compare_digest raised TypeError on "é" (a 500 instead of -1022).
+    material = generate_key_material(key_type)
+    verifier = load_verifier(key_type, material.public)
+    for garbage in ("é", "\u00e9" * 64, "\U0001f600", "a\x00b"):
+        assert not verifier.verify(b"timestamp=1", garbage)
+
+
 @pytest.mark.parametrize("key_type", [KeyType.RSA, KeyType.ED25519])
 def test_asymmetric_round_trip(key_type: KeyType) -> None:
     material = generate_key_material(key_type)

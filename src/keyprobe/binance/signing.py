@@ -99,6 +99,9 @@ class HmacSigner:
 
     def verify(self, payload: bytes, signature: str) -> bool:
         # Binance: the HMAC signature is case-insensitive, the secret and payload are not.
+        # compare_digest raises on non-ASCII str; such a value is simply not a hex digest.
+        if not signature.isascii():
+            return False
         return hmac.compare_digest(self.sign(payload), signature.lower())
 
     def __repr__(self) -> str:
