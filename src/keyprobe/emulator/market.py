@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -20,7 +20,14 @@ EIGHT_PLACES = Decimal("0.00000001")
 
 def fmt(value: Decimal) -> str:
     """Binance's rendering of an amount: fixed point, eight decimals ("0.00100000")."""
-    text = f"{value.quantize(EIGHT_PLACES):f}"
+    try:
+        text = f"{value.quantize(EIGHT_PLACES):f}"
+    except InvalidOperation:
+        # More than 28 significant digits at eight places (a legal 20.20-digit icebergQty):
+        # render it anyway rather than fail the request.
+        with localcontext() as ctx:
+            ctx.prec = 64
+            text = f"{value.quantize(EIGHT_PLACES):f}"
     return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
 
 
