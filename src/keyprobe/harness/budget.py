@@ -69,10 +69,9 @@ class RateBudget:
         )
         tmp.replace(self.path)
 
-    def acquire(self, weight: int) -> float:
+    def acquire(self, weight: int) -> int:
         """Reserve ``weight`` in the current window, waiting for a later window (or for a
-        Retry-After to pass) when needed. Returns the seconds waited."""
-        waited = 0.0
+        Retry-After to pass) when needed. Returns the window it was reserved in."""
         while True:
             with self._lock:
                 now = self._now_ms()
@@ -85,12 +84,10 @@ class RateBudget:
                 elif state.used + weight <= self.capacity or state.used == 0:
                     state.used += weight
                     self._write(state)
-                    return waited
+                    return window
                 else:
                     wait_ms = (window + 1) * self.window_ms - now
-            pause = wait_ms / 1000 + 0.01
-            self._sleep(pause)
-            waited += pause
+            self._sleep(wait_ms / 1000 + 0.01)
 
     def observe(self, used_weight: int | None, retry_after_s: float | None = None) -> None:
         """Fold in what the server said: its count for the window (which includes other

@@ -292,6 +292,8 @@ def measure_facts(target: Target, options: Options) -> Facts:
             )
         except (MarketError, ArithmeticError, ValueError) as exc:
             facts.broken = f"{target.label}: cannot build a safe order: {exc}"
+    except Exception as exc:  # whatever the target did, the run reports it, never crashes
+        facts.broken = f"{target.label}: {type(exc).__name__}: {exc}"
     finally:
         wire.close()
     return facts

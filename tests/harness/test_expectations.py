@@ -1,0 +1,186 @@
+"""Expectations are derived from declarations and target capabilities; verdicts compare."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyprobe.binance.permissions import Permission
+from keyprobe.binance.signing import KeyType
+from keyprobe.harness.expectations import Expectation, NotExpressible, derive
+from keyprobe.harness.probes import BY_NAME, CATALOGUE, OK, Outcome
+from keyprobe.harness.profiles import ExpectOverride, KeyKind, Profile
+from keyprobe.harness.targets import TargetError, resolve_target
+from keyprobe.harness.verdicts import Actual, Verdict, judge
+
+R, T, W = Permission.READING, Permission.SPOT_AND_MARGIN_TRADING, Permission.WITHDRAWALS
+EMULATOR = resolve_target("emulator")
+TESTNET = resolve_target("testnet")
+MAINNET = resolve_target("mainnet", allow_mainnet=True)
+
+
+def profile(*perms: Permission, kind: KeyKind = KeyKind.REGISTERED, **kw: object) -> Profile:
+    return Profile("p", KeyType.HMAC, frozenset(perms), kind=kind, **kw)  # type: ignore[arg-type]
+
+
+def expect(p: Profile, probe: str, target=EMULATOR) -> Expectation:
+    e = derive(p, BY_NAME[probe], target)
+    assert isinstance(e, Expectation), e
+    return e
+
+
+@pytest.mark.parametrize(
+    ("perms", "probe", "status", "code"),
+    [
+        ((R,), "account", 200, None),
+        ((R,), "place_order", 401, -2015),
+        ((R,), "query_order", 400, -2013),
+        ((T,), "account", 401, -2015),
+        ((T,), "cancel_unknown_order", 400, -2011),
+        ((T,), "test_order", 200, None),
+        ((R,), "withdraw", 401, -1002),  # SAPI refuses a disabled feature with -1002
+        ((R, W), "withdraw", 200, None),
+        ((), "api_restrictions", 200, None),
+        ((R, T), "missing_key_header", 401, -2014),
+        ((R, T), "malformed_key", 401, -2014),
+        ((R, T), "unknown_key", 401, -2015),
+        ((R, T), "wrong_secret", 400, -1022),
+        ((R, T), "stale_timestamp", 400, -1021),
+        ((R, T), "future_timestamp", 400, -1021),
+        ((R, T), "foreign_address", 200, None),
+        ((T,), "wrong_secret", 400, -1022),  # signature is checked before permission
+    ],
+)
+def test_derived_from_declared_permissions(perms, probe, status, code) -> None:
+    e = expect(profile(*perms), probe)
+    assert (e.outcome.status, e.outcome.code) == (status, code)
+    assert e.refusal == (status in (400, 401) and code not in (-2011, -2013))
+
+
+def test_the_two_timestamp_messages_differ() -> None:
+    p = profile(R)
+    assert "outside of the recvWindow" in (expect(p, "stale_timestamp").outcome.message or "")
+    assert "ahead of the server" in (expect(p, "future_timestamp").outcome.message or "")
+
+
+def test_key_kind_and_ip_policy_come_first() -> None:
+    unknown = profile(R, T, kind=KeyKind.UNKNOWN)
+    assert expect(unknown, "account").outcome.code == -2015
+    assert expect(unknown, "withdraw").outcome.code == -2008  # SAPI: "Invalid Api-Key ID."
+    assert expect(unknown, "malformed_key").outcome.code == -2014
+    malformed = profile(R, kind=KeyKind.MALFORMED)
+    assert expect(malformed, "unknown_key").outcome.code == -2015  # the attack swaps the key
+    assert expect(malformed, "wrong_secret").outcome.code == -2014
+    bound = profile(R, ip_whitelist=("127.0.0.1",))
+    foreign = expect(bound, "foreign_address")
+    assert (foreign.outcome.status, foreign.outcome.code) == (401, -2015)
+    assert "127.0.0.2" in foreign.why
+    assert expect(bound, "account").outcome == OK
+
+
+def test_an_override_wins() -> None:
+    p = profile(R, expect={"account": ExpectOverride(401, -2015)})
+    e = expect(p, "account")
+    assert e.overridden and e.refusal and e.outcome.code == -2015
+
+
+def test_targets_skip_what_they_cannot_express() -> None:
+    read_only = profile(R)
+    full = profile(R, T)
+    on_testnet = derive(read_only, BY_NAME["place_order"], TESTNET)
+    assert isinstance(on_testnet, NotExpressible) and "all-permission" in on_testnet.reason
+    assert isinstance(derive(full, BY_NAME["place_order"], TESTNET), Expectation)
+    assert isinstance(derive(full, BY_NAME["api_restrictions"], TESTNET), NotExpressible)
+    bound = profile(R, T, ip_whitelist=("1.2.3.4",))
+    assert isinstance(derive(bound, BY_NAME["foreign_address"], TESTNET), NotExpressible)
+    # Without a second egress a live target cannot show the foreign-address cell.
+    no_egress = derive(full, BY_NAME["foreign_address"], MAINNET)
+    assert isinstance(no_egress, NotExpressible) and "--egress-address" in no_egress.reason
+
+
+def test_mainnet_runs_only_side_effect_free_probes() -> None:
+    full = profile(R, T, W, Permission.MARGIN, Permission.UNIVERSAL_TRANSFER)
+    allowed = {p.name for p in CATALOGUE if isinstance(derive(full, p, MAINNET), Expectation)}
+    assert allowed == {
+        "account",
+        "open_orders",
+        "all_orders",
+        "my_trades",
+        "query_order",
+        "commission",
+        "rate_limit_order",
+        "test_order",
+        "cancel_unknown_order",
+        "api_restrictions",
+        "missing_key_header",
+        "malformed_key",
+        "unknown_key",
+        "wrong_secret",
+        "stale_timestamp",
+        "future_timestamp",
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "kwargs", "fragment"),
+    [
+        ("nonsense", {}, "expected emulator, testnet, demo, mainnet"),
+        ("mainnet", {}, "--allow-mainnet"),
+        ("ftp://x", {}, "expected emulator"),
+        ("http://127.0.0.1:9/api", {}, "base URL only"),
+        ("http://127.0.0.1:99999", {}, "port"),
+        ("http://127.0.0.1:9", {"capabilities": "mainnet"}, "--allow-mainnet"),
+        ("testnet", {"capabilities": "emulator"}, "URL targets only"),
+        ("testnet", {"egress_address": "nope"}, "not an IP address"),
+    ],
+)
+def test_bad_targets(spec: str, kwargs: dict, fragment: str) -> None:
+    with pytest.raises(TargetError, match=fragment.replace("(", r"\(")):
+        resolve_target(spec, **kwargs)
+
+
+def test_a_loopback_url_target_can_use_a_second_loopback_address() -> None:
+    target = resolve_target("http://127.0.0.1:8080/")
+    assert target.base_url == "http://127.0.0.1:8080"
+    assert (target.source_address, target.foreign_address) == ("127.0.0.1", "127.0.0.2")
+    assert resolve_target("https://example.invalid").foreign_address is None
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+REFUSED = Actual(401, -2015, "Invalid API-key, IP, or permissions for action.")
+DENIED = Expectation(Outcome(401, -2015, "Invalid API-key"), True, "not declared")
+ALLOWED = Expectation(OK, False, "declared")
+
+
+@pytest.mark.parametrize(
+    ("expectation", "actual", "verdict"),
+    [
+        (DENIED, REFUSED, Verdict.PASS),
+        (DENIED, Actual(200, body={}), Verdict.LEAK),
+        (DENIED, Actual(400, -2011, "Unknown order sent."), Verdict.LEAK),
+        (ALLOWED, REFUSED, Verdict.MISSING),
+        (ALLOWED, Actual(400, -1013, "Filter failure: LOT_SIZE"), Verdict.MISMATCH),
+        (DENIED, Actual(401, -2015, "Something else"), Verdict.MISMATCH),
+        (ALLOWED, Actual(503), Verdict.BROKEN),
+        (ALLOWED, Actual(429, -1003), Verdict.BROKEN),
+        (ALLOWED, Actual(418, -1003), Verdict.BROKEN),
+        (ALLOWED, Actual(404), Verdict.BROKEN),
+        (ALLOWED, Actual(None, error="timeout"), Verdict.BROKEN),
+        (DENIED, Actual(403), Verdict.BROKEN),
+    ],
+)
+def test_verdicts(expectation: Expectation, actual: Actual, verdict: Verdict) -> None:
+    assert judge(expectation, actual, BY_NAME["place_order"]).verdict is verdict
+
+
+def test_api_restrictions_read_back_is_diffed() -> None:
+    probe = BY_NAME["api_restrictions"]
+    declared = profile(R, ip_whitelist=("127.0.0.1",))
+    body = {"enableReading": True, "enableWithdrawals": True, "ipRestrict": True}
+    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.LEAK
+    body = {"enableReading": True, "ipRestrict": False}
+    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.LEAK
+    body = {"enableReading": False, "ipRestrict": True}
+    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.MISSING
+    body = {"enableReading": True, "ipRestrict": True}
+    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.PASS
