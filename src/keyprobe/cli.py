@@ -89,15 +89,19 @@ def _run_emulator(args: argparse.Namespace) -> int:
         limits=limits,
         latency_ms=args.latency_ms,
     )
-    print(url_of(sock), flush=True)
-    if demo_folder is not None:
-        print(
-            f"demo keys: {demo_folder}/credentials.toml (api keys and secrets, mode 0600); "
-            f"restart with --keys {demo_folder}/keys.toml to keep them",
-            flush=True,
-        )
-    print(f"{len(records)} key(s), flavor {app.flavor.value}; Ctrl-C to stop", flush=True)
-    serve_forever(app, sock, args.log_level)
+
+    def announce() -> None:
+        # The URL is the first line, printed only once requests are served.
+        print(url_of(sock), flush=True)
+        if demo_folder is not None:
+            print(
+                f"demo keys: {demo_folder}/credentials.toml (api keys and secrets, mode 0600); "
+                f"restart with --keys {demo_folder}/keys.toml to keep them",
+                flush=True,
+            )
+        print(f"{len(records)} key(s), flavor {app.flavor.value}; Ctrl-C to stop", flush=True)
+
+    serve_forever(app, sock, args.log_level, announce)
     return 0
 
 

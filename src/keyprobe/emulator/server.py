@@ -7,6 +7,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
@@ -89,8 +90,27 @@ class EmulatorServer:
         self.stop()
 
 
-def serve_forever(app: Emulator, sock: socket.socket, log_level: str = "info") -> None:
+class _AnnouncingServer(uvicorn.Server):
+    """Runs ``on_started`` once the server accepts requests and its signal handlers are in
+    place, so a client that reads the announced URL and stops us at once is handled cleanly."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+
+def serve_forever(
+    app: Emulator,
+    sock: socket.socket,
+    log_level: str = "info",
+    on_started: Callable[[], None] = lambda: None,
+) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (uvicorn shuts down gracefully, then
     re-raises the interrupt, which is the normal way to stop here)."""
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+        _AnnouncingServer(_config(app, log_level), on_started).run(sockets=[sock])
