@@ -210,7 +210,9 @@ class Emulator:
 
         if self.limiter.banned_until(client_ip, now) is not None:
             return self._banned(client_ip, now)
-        weight = endpoint.weight(_lenient_params(raw)) if endpoint.ip_weight else 0
+        # A malformed request still costs its base weight.
+        parsed = P.parse(raw)
+        weight = endpoint.weight(parsed.params) if endpoint.ip_weight else 0
         if not self.limiter.charge(client_ip, weight, now):
             if self.limiter.banned_until(client_ip, now) is not None:
                 return self._banned(client_ip, now)
@@ -220,7 +222,7 @@ class Emulator:
             return self._with_weight(_error_reply(exc), client_ip, now)
 
         try:
-            reply = self._serve(endpoint, raw, api_key, client_ip, now)
+            reply = self._serve(endpoint, raw, parsed, api_key, client_ip, now)
         except BinanceError as exc:
             reply = _error_reply(exc)
         if endpoint.free_when_successful and reply.status == 200:
@@ -234,15 +236,21 @@ class Emulator:
         return self._with_weight(_error_reply(exc), client_ip, now)
 
     def _serve(
-        self, endpoint: Endpoint, raw: P.RawRequest, api_key: str | None, client_ip: str, now: int
+        self,
+        endpoint: Endpoint,
+        raw: P.RawRequest,
+        parsed: P.Parsed,
+        api_key: str | None,
+        client_ip: str,
+        now: int,
     ) -> Reply:
         if endpoint.security is Security.NONE:
             # NONE endpoints ignore X-MBX-APIKEY entirely, even a malformed one.
-            params = P.collect(raw)
+            params = parsed.get()
             P.validate(endpoint, params)
             status, payload = handlers.public(self, endpoint, params)
             return _json_reply(status, payload)
-        caller = authenticate(endpoint, raw, api_key, client_ip, self.keys, now)
+        caller = authenticate(endpoint, raw, parsed, api_key, client_ip, self.keys, now)
         if endpoint.name == "newOrder":
             # cancelReplace decides itself (orderRateLimitExceededMode may still cancel).
             limit_error = self.order_limit_error(caller.key.account, now)
@@ -309,14 +317,6 @@ class Emulator:
 
 def _header_text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
-
-
-def _lenient_params(raw: P.RawRequest) -> dict[str, str]:
-    """Parameters for weighing only: a malformed request still costs its base weight."""
-    try:
-        return P.collect(raw)
-    except BinanceError:
-        return {}
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

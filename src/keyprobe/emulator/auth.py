@@ -52,6 +52,7 @@ def _signature_value(raw: P.RawRequest) -> str | None:
 def authenticate(
     endpoint: Endpoint,
     raw: P.RawRequest,
+    parsed: P.Parsed,
     api_key: str | None,
     client_ip: str,
     keys: KeyRegistry,
@@ -68,7 +69,7 @@ def authenticate(
     if not key.allows_ip(client_ip):
         raise errors.rejected_api_key()
 
-    params = P.collect(raw)
+    params = parsed.get()
     if sapi and not params.get("signature"):
         raise errors.unauthorized()  # SAPI without a signature: 401 -1002 (observed)
     P.validate(endpoint, params)

@@ -66,6 +66,27 @@ def collect(raw: RawRequest) -> dict[str, str]:
     return params
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A request's parameters, parsed once; a parse failure is kept until the pipeline
+    reaches the parameter stage (key checks come first)."""
+
+    params: dict[str, str]
+    error: errors.BinanceError | None = None
+
+    def get(self) -> dict[str, str]:
+        if self.error is not None:
+            raise self.error
+        return self.params
+
+
+def parse(raw: RawRequest) -> Parsed:
+    try:
+        return Parsed(collect(raw))
+    except errors.BinanceError as exc:
+        return Parsed({}, exc)
+
+
 def validate(endpoint: Endpoint, params: dict[str, str]) -> None:
     """Generic syntax checks, in the order Binance reports them: each known parameter's
     value, then mandatory ones, then parameters nobody read, then the recvWindow cap."""
