@@ -88,7 +88,7 @@ def test_shipped_suites_pass_on_the_embedded_emulator_with_two_workers(
     assert run["seed"] == 4242
     results = pytester.path / "reports" / "allure-results"
     assert len(list(results.glob("*-result.json"))) == 9 * 24
-    assert "seed=4242" in (results / "environment.properties").read_text()
+    assert "Seed=4242" in (results / "environment.properties").read_text()
     # Secrets the controller generated for the emulator appear nowhere.
     secrets = [s for s in REDACTOR.secrets() if len(s) >= 16]
     assert_no_secret(artifacts(pytester.path) + out + result.stderr.str(), secrets)

@@ -17,10 +17,10 @@ import pytest
 
 import keyprobe
 from keyprobe.binance.signing import KeyMaterial
-from keyprobe.harness import reporting
+from keyprobe.harness import allure_meta, reporting
 from keyprobe.harness.credentials import Credentials
 from keyprobe.harness.matrix import CELL_PROPERTY, Cell, Matrix, Pair
-from keyprobe.harness.orders import new_run_id, sweep
+from keyprobe.harness.orders import Ledger, new_run_id, sweep
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, CATEGORY_HELP, Category
 from keyprobe.harness.profiles import KeyKind, Profile, ProfilesFileError
 from keyprobe.harness.redaction import REDACTOR, quiet_http_loggers
@@ -40,6 +40,7 @@ from keyprobe.harness.verdicts import Verdict
 
 log = logging.getLogger("keyprobe.plugin")
 
+ORDERS_GROUP = "keyprobe-orders"
 # A conftest that sets this to True arms the plugin for the tests beside it (suites/).
 ARMING_FLAG = "KEYPROBE_SUITES"
 WORKERINPUT_KEY = "keyprobe"
@@ -282,6 +283,14 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet_http_loggers()
     if not _armed(config):
         return
+    # The suites use a seeded Faker of their own; faker's pytest plugin would only add an
+    # autouse session fixture to every test (and every Allure result).
+    for _name, plugin in config.pluginmanager.list_name_plugin():
+        if getattr(plugin, "__name__", "") == "faker.contrib.pytest.plugin":
+            config.pluginmanager.unregister(plugin)
+    # xdist's default "load" ignores xdist_group; "loadgroup" is "load" plus the groups.
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadgroup"
     if _is_worker(config):
         info = RunInfo.from_workerinput(config.workerinput[WORKERINPUT_KEY])  # type: ignore[attr-defined]
         run = Run(info, load_run_profiles(info.profiles_path))
@@ -298,16 +307,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _environment(run: Run) -> dict[str, Any]:
+    """The run's facts for Allure's Environment widget (and run.json): the seed reproduces
+    the generated data with --seed."""
     info = run.info
-    return {
-        "target": info.target.name,
-        "base_url": info.target.base_url,
-        "seed": info.seed,
-        "run_id": info.run_id,
-        "profiles": info.profiles_path,
-        "keyprobe": keyprobe.__version__,
-        "python": platform.python_version(),
-    }
+    entries: dict[str, Any] = dict(
+        allure_meta.environment_entries(
+            target=info.target.name,
+            base_url=info.target.base_url or "",
+            flavor="exchange" if info.target.embedded else None,
+            server_time_offset_ms=None if info.facts.broken else info.facts.offset_ms,
+            keyprobe_version=keyprobe.__version__,
+            python_version=platform.python_version(),
+            profiles=len(run.profiles),
+            probes=len(CATALOGUE),
+        )
+    )
+    entries["Seed"] = info.seed
+    entries["Run"] = info.run_id
+    entries["Profiles file"] = info.profiles_path
+    return entries
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -349,13 +367,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     categories = {
         Category(m.name) for m in metafunc.definition.iter_markers() if m.name in set(Category)
     }
-    cells = [
-        CellRef(profile.name, probe.name)
-        for profile in run.profiles
-        for probe in CATALOGUE
-        if not categories or probe.category in categories
-    ]
-    metafunc.parametrize("probe_cell", cells, ids=[c.id for c in cells])
+    grouped = metafunc.config.pluginmanager.hasplugin("xdist")
+    params = []
+    for profile in run.profiles:
+        for probe in CATALOGUE:
+            if categories and probe.category not in categories:
+                continue
+            cell = CellRef(profile.name, probe.name)
+            # Cells that place or cancel orders share accounts (cancel-all takes every open
+            # order of the account): under xdist they all run on one worker, in order.
+            marks = (
+                [pytest.mark.xdist_group(ORDERS_GROUP)] if grouped and probe.touches_orders else []
+            )
+            params.append(pytest.param(cell, id=cell.id, marks=marks))
+    metafunc.parametrize("probe_cell", params)
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -374,8 +399,6 @@ def keyprobe_check(
     """Runs one cell and turns its verdict into the test outcome; cancels in teardown any
     order the cell placed."""
     run = keyprobe_run
-    from keyprobe.harness.orders import Ledger
-
     ledger = Ledger(run.wire, run.target.source_address)
 
     def check(cell: CellRef) -> CellRun:
@@ -472,10 +495,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     reports = _reports_dir(config)
     matrix.write_json(reports / "matrix.json")
-    (reports / "run.json").write_text(
-        json.dumps({**_environment(run), "counts": matrix.counts()}, indent=2) + "\n",
-        encoding="utf-8",
-    )
+    summary = {
+        "target": run.info.target.name,
+        "base_url": run.info.target.base_url,
+        "seed": run.info.seed,
+        "run_id": run.info.run_id,
+        "profiles": run.info.profiles_path,
+        "counts": matrix.counts(),
+    }
+    (reports / "run.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

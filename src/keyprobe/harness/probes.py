@@ -121,6 +121,15 @@ class Probe:
         return endpoint(self.endpoint_name)
 
     @property
+    def touches_orders(self) -> bool:
+        """Places or cancels real orders (so it can disturb another cell's orders)."""
+        return (
+            self.setup is Setup.OWN_ORDER
+            or self.cancels_all
+            or (self.changes_state and self.category in (Category.ORDER, Category.CANCEL))
+        )
+
+    @property
     def required(self) -> tuple[Permission, ...]:
         return self.endpoint.permissions if self.needs is None else self.needs
 

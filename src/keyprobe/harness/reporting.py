@@ -5,12 +5,13 @@ installed every function is a no-op."""
 from __future__ import annotations
 
 import importlib
-import json
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from keyprobe.harness import allure_meta
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
 
 allure: Any
@@ -26,26 +27,6 @@ _SEVERITY = {
     "MISMATCH": "normal",
     "BROKEN": "normal",
 }
-
-# Allure categories: failed cells grouped by verdict (our failure messages start with it).
-CATEGORIES = [
-    {
-        "name": "LEAK: allowed where it must be denied",
-        "matchedStatuses": ["failed"],
-        "messageRegex": "^LEAK.*",
-    },
-    {
-        "name": "MISSING: denied where it should be allowed",
-        "matchedStatuses": ["failed"],
-        "messageRegex": "^MISSING.*",
-    },
-    {
-        "name": "MISMATCH: another answer",
-        "matchedStatuses": ["failed"],
-        "messageRegex": "^MISMATCH.*",
-    },
-    {"name": "BROKEN: target or infrastructure", "matchedStatuses": ["broken"]},
-]
 
 
 class _Shown:
@@ -107,14 +88,17 @@ def attach_exchange(title: str, record: ExchangeRecord) -> None:
         )
 
 
-def prepare_results_dir(results: Path, environment: Mapping[str, Any]) -> None:
+def prepare_results_dir(results: Path, environment: Mapping[str, object]) -> None:
     """Empty the folder (so old runs do not show up as retries) and write the run's
-    environment and categories. Controller only, before any worker starts."""
+    environment, categories and CI executor. Controller only, before any worker starts."""
     if results.exists():
         shutil.rmtree(results)
     results.mkdir(parents=True, exist_ok=True)
-    lines = [f"{k}={REDACTOR.text(str(v))}" for k, v in environment.items()]
-    (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (results / "categories.json").write_text(
-        json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8"
+    redacted = {k: None if v is None else REDACTOR.text(str(v)) for k, v in environment.items()}
+    (results / "environment.properties").write_text(
+        allure_meta.environment_properties(redacted), encoding="utf-8"
     )
+    (results / "categories.json").write_text(allure_meta.categories_json(), encoding="utf-8")
+    executor = allure_meta.executor_json(os.environ)
+    if executor is not None:
+        (results / "executor.json").write_text(REDACTOR.text(executor), encoding="utf-8")
