@@ -85,3 +85,25 @@ def test_the_auth_never_shows_its_key() -> None:
         time_url="http://127.0.0.1:1/api/v3/time",
     )
     assert "K" * 64 not in repr(auth) and material.private not in repr(auth)
+
+
+def test_a_target_that_stops_answering_fails_fast_after_three_timeouts() -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)  # accepts, never answers
+        wire = Wire(f"http://127.0.0.1:{sock.getsockname()[1]}", ServerClock(), timeout=0.3)
+        try:
+            started = time.monotonic()
+            first = [wire.call("ping") for _ in range(3)]
+            waited = time.monotonic() - started
+            started = time.monotonic()
+            later = wire.call("ping")
+            assert time.monotonic() - started < 0.1
+        finally:
+            wire.close()
+    assert waited >= 0.9
+    assert all("timeout" in (s.actual.error or "") for s in first)
+    assert "not sent: the last 3 requests failed" in (later.actual.error or "")

@@ -184,3 +184,8 @@ def test_api_restrictions_read_back_is_diffed() -> None:
     assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.MISSING
     body = {"enableReading": True, "ipRestrict": True}
     assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.PASS
+
+
+def test_order_touching_probes_are_the_ones_that_place_or_cancel() -> None:
+    touching = {p.name for p in CATALOGUE if p.touches_orders}
+    assert touching == {"place_order", "cancel_replace", "cancel_own_order", "cancel_open_orders"}

@@ -22,7 +22,7 @@ from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.ratelimit import RateLimits, Window
 from keyprobe.harness.orders import FAMILY
 from keyprobe.harness.redaction import REDACTOR
-from tests.harness.conftest import Provisioned, copy_suites, provision
+from tests.harness.conftest import REPO, Provisioned, copy_suites, provision
 
 PROFILES_TWO = """
 [profiles.reader]
@@ -514,6 +514,31 @@ def test_options_and_markers_are_documented(pytester: pytest.Pytester) -> None:
         result.stdout.fnmatch_lines([f"*{option}*"])
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.read: read probes*", "@pytest.mark.auth: auth*"])
+
+
+def test_pytest_suites_from_the_repo_root_shows_no_faker_fixture() -> None:
+    """The repo's pytest configuration applies to ``pytest suites/`` and turns faker's plugin
+    (an autouse fixture on every test and Allure result) off; the suites seed their own Faker."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/test_read.py",
+            "-k",
+            "read_only-account",
+            "--fixtures-per-test",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "keyprobe_check" in done.stdout
+    assert "faker" not in done.stdout
 
 
 def test_the_plugin_stays_idle_outside_the_suites(pytester: pytest.Pytester) -> None:

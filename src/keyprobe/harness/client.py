@@ -19,6 +19,9 @@ from keyprobe.harness.verdicts import Actual
 DEFAULT_TIMEOUT = 10.0
 # Honour a Retry-After up to this long once; anything longer is reported as BROKEN.
 MAX_RETRY_AFTER_S = 90.0
+# After this many consecutive transport failures the target is taken as down: later calls
+# fail at once instead of each waiting out its timeout (a dead target must not hang the run).
+BREAKER_THRESHOLD = 3
 
 
 def wall_ms() -> int:
@@ -139,6 +142,8 @@ class Wire:
         self._default_budget = budget
         self._foreign_budget = foreign_budget
         self._clients: dict[str | None, httpx.Client] = {}
+        self._failures = 0
+        self._last_failure = ""
 
     def set_budget(self, source: str | None, budget: RateBudget | None) -> None:
         self._budgets[source] = budget
@@ -193,6 +198,14 @@ class Wire:
             headers["X-MBX-APIKEY"] = api_key
         weight = ep.weight(dict(pairs)) if ep.ip_weight else 0
         budget = self._budget(source)
+        if self._failures >= BREAKER_THRESHOLD:
+            request = httpx.Request(ep.method, url, headers=headers)
+            return self._failed(
+                request,
+                source,
+                f"not sent: the last {self._failures} requests failed ({self._last_failure})",
+                count=False,
+            )
         for attempt in (1, 2):
             request = httpx.Request(ep.method, url, headers=headers)
             if budget is not None and weight:
@@ -206,6 +219,7 @@ class Wire:
                 return self._failed(
                     request, source, f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
                 )
+            self._failures = 0
             retry_after = _retry_after(response)
             if budget is not None:
                 budget.observe(_int_header(response, self.weight_header), retry_after)
@@ -222,7 +236,12 @@ class Wire:
         record = record_exchange(final_request, response, source_address=source)
         return Sent(record, Actual.from_body(response.status_code, record.body))
 
-    def _failed(self, request: httpx.Request, source: str | None, error: str) -> Sent:
+    def _failed(
+        self, request: httpx.Request, source: str | None, error: str, *, count: bool = True
+    ) -> Sent:
+        if count:
+            self._failures += 1
+            self._last_failure = error
         record = record_exchange(request, None, source_address=source, error=error)
         return Sent(record, Actual(None, error=record.error))
 

@@ -283,11 +283,6 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet_http_loggers()
     if not _armed(config):
         return
-    # The suites use a seeded Faker of their own; faker's pytest plugin would only add an
-    # autouse session fixture to every test (and every Allure result).
-    for _name, plugin in config.pluginmanager.list_name_plugin():
-        if getattr(plugin, "__name__", "") == "faker.contrib.pytest.plugin":
-            config.pluginmanager.unregister(plugin)
     # xdist's default "load" ignores xdist_group; "loadgroup" is "load" plus the groups.
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"
@@ -302,8 +297,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "allure_report_dir", "unset") is None:
         results = _reports_dir(config) / "allure-results"
         config.option.allure_report_dir = str(results)
-        if not _is_worker(config) and not config.option.collectonly:
+        if not _is_worker(config) and _runs_tests(config):
             reporting.prepare_results_dir(results, _environment(run))
+
+
+def _runs_tests(config: pytest.Config) -> bool:
+    """False for --collect-only, --fixtures, --fixtures-per-test: leave earlier results be."""
+    option = config.option
+    return not (
+        option.collectonly
+        or getattr(option, "showfixtures", False)
+        or getattr(option, "show_fixtures_per_test", False)
+    )
 
 
 def _environment(run: Run) -> dict[str, Any]:
@@ -491,8 +496,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         sweep(
             run.wire, _order_keys(run), source=run.target.source_address, only_run=run.info.run_id
         )
-    if config.option.collectonly:
-        return
+    if not _runs_tests(config) or not len(matrix):
+        return  # keep the last real run's matrix
     reports = _reports_dir(config)
     matrix.write_json(reports / "matrix.json")
     summary = {
