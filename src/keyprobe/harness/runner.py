@@ -12,7 +12,7 @@ from keyprobe.harness.credentials import Credentials, MissingSecrets, malformed_
 from keyprobe.harness.expectations import Expectation, NotExpressible, derive
 from keyprobe.harness.orders import ClientOrderIds, Ledger, PlacedOrder, run_of
 from keyprobe.harness.probes import Attack, Probe, ProbeContext, Setup
-from keyprobe.harness.profiles import Profile
+from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import ExchangeRecord
 from keyprobe.harness.session import Run
 from keyprobe.harness.verdicts import Actual, Judgement, Verdict, judge
@@ -71,7 +71,8 @@ def run_cell(run: Run, profile: Profile, probe: Probe, fake: Faker, ledger: Ledg
             result.reason = f"setup failed: {placed.actual.error or placed.actual.label()}"
             return result
 
-    if probe.cancels_all and not target.embedded:
+    # Only a key the target knows can reach an account (and so somebody else's orders).
+    if probe.cancels_all and not target.embedded and profile.kind is KeyKind.REGISTERED:
         blocked = _foreign_orders(run, creds, recipe.symbol, result)
         if blocked is not None:
             result.verdict, result.reason = Verdict.SKIPPED, blocked
