@@ -245,9 +245,6 @@ class Wire:
         record = record_exchange(request, None, source_address=source, error=error)
         return Sent(record, Actual(None, error=record.error))
 
-    def public(self, ep: str, params: Iterable[tuple[str, str]] = ()) -> Sent:
-        return self.call(ep, params)
-
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
     value = response.headers.get(name)

@@ -63,8 +63,7 @@ class Redactor:
 
 
 def _secret_parts(secret: str) -> list[str]:
-    """A secret and the pieces of it that can leak on their own: each line of a PEM body,
-    and the percent-encoded form a URL would carry."""
+    """A secret and the pieces of it that can leak on their own (each line of a PEM body)."""
     secret = secret.strip()
     if len(secret) < _MIN_SECRET:
         return []

@@ -5,7 +5,6 @@ memory. Secrets travel only inside ``RunInfo.generated`` and never touch the dis
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from keyprobe.harness.market import MarketError, OrderRecipe, recipe_from
 from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Probe
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
-from keyprobe.harness.targets import CAPABILITY_SETS, Capabilities, Target
+from keyprobe.harness.targets import Capabilities, Target
 
 _UNIT_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 
@@ -303,12 +302,3 @@ def _broken(what: str, error: str | None, status: int | None, target: Target) ->
     if error is not None:
         return f"{what}: {error}"
     return f"{target.label}: {what} answered HTTP {status}; is this a Binance Spot API?"
-
-
-def capability_names() -> tuple[str, ...]:
-    return tuple(CAPABILITY_SETS)
-
-
-def env_seed() -> int | None:
-    value = os.environ.get("KEYPROBE_SEED")
-    return int(value) if value and value.isdigit() else None

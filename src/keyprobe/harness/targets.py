@@ -87,10 +87,6 @@ class Target:
     def label(self) -> str:
         return self.name
 
-    @property
-    def is_mainnet(self) -> bool:
-        return not self.caps.state_changes
-
     def with_url(self, base_url: str) -> Target:
         return replace(self, base_url=base_url.rstrip("/"))
 
