@@ -169,8 +169,11 @@ def test_declared_more_than_granted_is_missing_and_granted_more_is_leak(
     by_name = {
         r["name"]: r for r in map(json.loads, map(Path.read_text, results.glob("*-result.json")))
     }
-    leak = by_name["reader × place_order"]
-    assert {"name": "severity", "value": "blocker"} in leak["labels"]
+    leak = by_name["reader · place order → expect 401/-2015"]
+    assert [lb for lb in leak["labels"] if lb["name"] == "severity"] == [
+        {"name": "severity", "value": "blocker"}
+    ]
+    assert leak["steps"][-1]["name"] == "check: LEAK"
     assert leak["status"] == "failed"
     # Orders the LEAK placed were cancelled: nothing of keyprobe's stays open.
     assert open_keyprobe_orders(keys) == []

@@ -412,7 +412,12 @@ def keyprobe_check(
         probe = BY_NAME[cell.probe]
         target = run.target.name
         reporting.label_cell(
-            profile.name, probe.name, probe.category.value, target, probe.description
+            profile.name,
+            profile.key_type.value,
+            probe.name,
+            probe.category.value,
+            target,
+            probe.description,
         )
         fake = seeded_faker(run.info.seed, request.node.nodeid)
         result = run_cell(run, profile, probe, fake, ledger)
@@ -422,7 +427,10 @@ def keyprobe_check(
         expected = result.expectation.outcome if result.expectation else None
         actual = result.actual
         if result.expectation is not None:
-            reporting.expectation(result.expectation.outcome.label(), result.expectation.why)
+            outcome = result.expectation.outcome
+            reporting.expectation(
+                profile.name, probe.name, outcome.status, outcome.code, result.expectation.why
+            )
         matrix_cell = Cell(
             profile=profile.name,
             probe=probe.name,
@@ -434,8 +442,9 @@ def keyprobe_check(
             reason=REDACTOR.text(result.reason),
         )
         request.node.user_properties.append((CELL_PROPERTY, matrix_cell.to_json()))
-        reporting.verdict(result.verdict.value)
+        reporting.verdict(result.verdict.value, expected.status if expected else None)
         reason = REDACTOR.text(result.reason)
+        reporting.check_step(result.verdict.value, reason)
         if result.verdict is Verdict.SKIPPED:
             pytest.skip(reason)
         if result.verdict is Verdict.BROKEN:

@@ -43,37 +43,71 @@ def _parameter(name: str, value: str, *, excluded: bool = False) -> None:
     allure.dynamic.parameter(name, _Shown(value), excluded=excluded)
 
 
-def label_cell(profile: str, probe: str, category: str, target: str, description: str) -> None:
+_FEATURE = {
+    "read": "Read",
+    "order": "Order",
+    "cancel": "Cancel",
+    "forbidden": "Forbidden action",
+    "auth": "Authentication",
+}
+
+
+def _title(profile: str, probe: str, expected: str | None = None) -> str:
+    """What a person reads in the tree: ``read_only · place order → expect 401/-2015``."""
+    title = f"{profile} · {probe.replace('_', ' ')}"
+    return title if expected is None else f"{title} → expect {expected}"
+
+
+def label_cell(
+    profile: str, key_type: str, probe: str, category: str, target: str, description: str
+) -> None:
     if allure is None:
         return
-    allure.dynamic.title(f"{profile} × {probe}")
+    allure.dynamic.title(_title(profile, probe))
     allure.dynamic.description(description)
-    allure.dynamic.epic("keyprobe")
-    allure.dynamic.feature(category)
+    allure.dynamic.epic("API key permissions")
+    allure.dynamic.feature(_FEATURE.get(category, category))
     allure.dynamic.story(probe)
-    allure.dynamic.tag(profile)
+    allure.dynamic.tag(key_type)
     allure.dynamic.tag(f"target:{target}")
     allure.dynamic.label("profile", profile)
     _parameter("profile", profile)
+    _parameter("key type", key_type)
     _parameter("probe", probe)
     # Excluded from historyId: a URL target with a random port would break history per run.
     _parameter("target", target, excluded=True)
 
 
-def expectation(expected: str, why: str) -> None:
+def expectation(profile: str, probe: str, status: int, code: int | None, why: str) -> None:
     if allure is None:
         return
+    expected = str(status) if code is None else f"{status}/{code}"
+    allure.dynamic.title(_title(profile, probe, expected))
     _parameter("expected", expected)
     allure.dynamic.label("expectation", why)
 
 
-def verdict(name: str) -> None:
+def check_step(verdict_name: str, reason: str) -> None:
+    """The last step of a cell: expected vs actual and the verdict, as its own step."""
+    if allure is None:
+        return
+    with allure.step(f"check: {verdict_name}"):
+        allure.attach(reason, name="verdict", attachment_type=allure.attachment_type.TEXT)
+
+
+def verdict(name: str, expected_status: int | None) -> None:
+    """One severity per cell (Allure keeps every label it is given): a failing verdict's own
+    (a LEAK is a blocker); for a passing cell, what its failure would mean — a leak where a
+    refusal is expected (blocker), a missing permission where an answer is (critical)."""
     if allure is None:
         return
     severity = _SEVERITY.get(name)
     if severity is not None:
-        allure.dynamic.severity(allure.severity_level(severity))
         allure.dynamic.tag(name)
+    elif expected_status is not None:
+        severity = "blocker" if expected_status >= 400 else "critical"
+    if severity is not None:
+        allure.dynamic.severity(allure.severity_level(severity))
 
 
 def attach_exchange(title: str, record: ExchangeRecord) -> None:
