@@ -38,6 +38,14 @@ class Cell:
     verdict: str
     reason: str = ""
 
+    def short(self) -> str:
+        """What the matrix shows: the answer a passing cell got (``200``, ``401/-2015``) — so
+        the grid shows the key's shape, allowed and denied — else the verdict."""
+        if self.verdict == "pass" and self.actual is not None and self.actual.status is not None:
+            status = str(self.actual.status)
+            return status if self.actual.code is None else f"{status}/{self.actual.code}"
+        return _SHORT.get(self.verdict, self.verdict)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
@@ -99,7 +107,7 @@ class Matrix:
         if not profiles:
             return []
         label_width = max(len(p) for p in probes) + 2
-        col_width = {p: max(len(p), 8) + 2 for p in profiles}
+        col_width = {p: max(len(p), 9) + 2 for p in profiles}
         blocks: list[list[str]] = [[]]
         used = label_width
         for p in profiles:
@@ -116,9 +124,7 @@ class Matrix:
                 row = probe.ljust(label_width)
                 for p in block:
                     cell = self._cells.get((p, probe))
-                    row += (_SHORT.get(cell.verdict, cell.verdict) if cell else "-").ljust(
-                        col_width[p]
-                    )
+                    row += (cell.short() if cell else "-").ljust(col_width[p])
                 lines.append(row.rstrip())
             lines.append("")
         counts = self.counts()

@@ -171,7 +171,9 @@ def _grid(target: str, cells: list[MatrixCell]) -> str:
                 row.append('<td class="cell none" title="not run">·</td>')
                 continue
             bad += cell.verdict not in ("pass", "skipped")
-            label = _LABEL.get(cell.verdict, cell.verdict)
+            # A passing cell shows the answer it got, so the grid reads as the key's shape.
+            passed = cell.verdict == "pass" and cell.actual is not None
+            label = str(cell.actual) if passed else _LABEL.get(cell.verdict, cell.verdict)
             row.append(
                 f'<td class="cell v-{cell.verdict}" data-verdict="{e(cell.verdict)}" '
                 f'title="{e(_tooltip(cell))}">{e(label)}</td>'
