@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, unquote_plus
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -27,6 +27,17 @@ KEY_TYPES: tuple[str, ...] = tuple(k.value for k in KeyType)
 
 RSA_MIN_BITS = 2048
 RSA_MAX_BITS = 4096
+
+
+class MaskedRepr:
+    """Base of every class that holds key material and masks it in its ``__repr__``. Pretty
+    printers that walk a dataclass's fields themselves, ignoring ``__repr__`` (Hypothesis's
+    falsifying examples, IPython), honour ``_repr_pretty_``: they get the masked repr too."""
+
+    __slots__ = ()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 class KeyMaterialError(ValueError):
@@ -247,7 +258,7 @@ def _check_rsa_size(bits: int) -> None:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class KeyMaterial:
+class KeyMaterial(MaskedRepr):
     """Freshly generated key material: what the key's owner keeps (``private``: an HMAC secret
     or a PKCS#8 PEM) and what the exchange registers (``public``: the same secret, or the PEM
     public key)."""

@@ -14,6 +14,7 @@ from keyprobe.binance.signing import (
     KEY_TYPES,
     KeyMaterialError,
     KeyType,
+    MaskedRepr,
     Verifier,
     load_verifier,
 )
@@ -30,7 +31,7 @@ def key_format_ok(api_key: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class KeyRecord:
+class KeyRecord(MaskedRepr):
     """One API key as the exchange stores it. ``ip_whitelist`` None = unrestricted, () = nobody."""
 
     api_key: str
@@ -93,11 +94,15 @@ def parse_whitelist(entries: Sequence[str]) -> tuple[IpNetwork, ...]:
     return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries)
 
 
-@dataclass
-class KeyRegistry:
+@dataclass(repr=False)
+class KeyRegistry(MaskedRepr):
     """API keys by their ``X-MBX-APIKEY`` value. Registration is allowed while serving."""
 
     _keys: dict[str, KeyRecord] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dict's keys are the API keys themselves: show the (masked) records only.
+        return f"KeyRegistry({list(self._keys.values())!r})"
 
     def register(self, record: KeyRecord) -> None:
         self._keys[record.api_key] = record

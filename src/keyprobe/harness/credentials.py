@@ -13,6 +13,7 @@ from keyprobe.binance.signing import (
     KeyMaterial,
     KeyMaterialError,
     KeyType,
+    MaskedRepr,
     Signer,
     generate_api_key,
     generate_key_material,
@@ -30,7 +31,7 @@ class BadSecrets(ValueError):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Credentials:
+class Credentials(MaskedRepr):
     """An API key plus the secret or private key that signs for it."""
 
     api_key: str

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from keyprobe.binance.signing import Signer, generate_api_key
+from keyprobe.binance.signing import MaskedRepr, Signer, generate_api_key
 from keyprobe.harness.credentials import Credentials, MissingSecrets, malformed_api_key
 from keyprobe.harness.expectations import Expectation, NotExpressible, derive
 from keyprobe.harness.orders import ClientOrderIds, Ledger, PlacedOrder, run_of
@@ -113,7 +113,7 @@ def _remember(
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class _Fault:
+class _Fault(MaskedRepr):  # holds the API key sent
     api_key: str | None
     signer: Signer
     source: str | None

@@ -15,6 +15,7 @@ from faker import Faker
 from keyprobe.binance.signing import (
     KeyMaterial,
     KeyType,
+    MaskedRepr,
     Signer,
     generate_key_material,
     load_signer,
@@ -66,7 +67,7 @@ class Facts:
 
 
 @dataclass(slots=True, repr=False)
-class RunInfo:
+class RunInfo(MaskedRepr):
     run_id: str
     seed: int
     target: Target
