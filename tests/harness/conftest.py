@@ -4,6 +4,7 @@ permissions each key really has, which may differ from what the file declares.""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from keyprobe.harness.profiles import KeyKind, load_profiles
 # lazily and caches its exception map, so a re-imported httpcore would raise exceptions httpx
 # no longer recognises. Load both for good before any inner run.
 httpx.HTTPTransport().close()
+# For speed only: modules first imported inside an inner run are imported again by the next
+# one; Faker (keyprobe's) and Hypothesis (a pytest plugin) take over a second each.
+importlib.import_module("faker")
+importlib.import_module("hypothesis")
 
 REPO = Path(__file__).resolve().parents[2]
 SUITES = REPO / "suites"
