@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from keyprobe.binance.signing import (
@@ -39,7 +40,7 @@ class Credentials(MaskedRepr):
     private: str  # the HMAC secret or the PKCS#8 PEM
 
     def signer(self) -> Signer:
-        return load_signer(self.key_type, self.private)
+        return _signer(self.key_type, self.private)
 
     def secrets(self) -> tuple[str, ...]:
         """Every string that must never appear in an artifact."""
@@ -47,6 +48,14 @@ class Credentials(MaskedRepr):
 
     def __repr__(self) -> str:
         return f"Credentials({self.key_type.value}, api_key=***, private=***)"
+
+
+# Loading an RSA PEM costs ~60 ms here (cryptography checks the key's consistency) and a run signs
+# several requests per cell with the same few keys: load each once per process. Signers hold no
+# per-request state, so sharing one is safe.
+@lru_cache(maxsize=256)
+def _signer(key_type: KeyType, private: str) -> Signer:
+    return load_signer(key_type, private)
 
 
 def env_names(profile: Profile) -> tuple[str, ...]:
