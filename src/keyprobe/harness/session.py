@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +121,20 @@ class RunInfo(MaskedRepr):
 
 def seeded_faker(seed: int, *scope: str) -> Faker:
     """A Faker of our own, seeded from the run seed and a scope (the test id), so a value
-    does not depend on which xdist worker ran the test."""
+    does not depend on which xdist worker ran the test.
+
+    One instance per process, reseeded for each scope: building a Faker costs several ms (it
+    loads its providers), and reseeding replaces its random state entirely, so the values are
+    those a fresh instance with this seed would give. Valid until the next call."""
     digest = hashlib.sha256("|".join((str(seed), *scope)).encode()).digest()
-    fake = Faker()
+    fake = _process_faker()
     fake.seed_instance(int.from_bytes(digest[:8], "big"))
     return fake
+
+
+@lru_cache(maxsize=1)
+def _process_faker() -> Faker:
+    return Faker()
 
 
 class Run:
