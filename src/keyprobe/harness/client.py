@@ -144,6 +144,9 @@ class Wire:
         self._clients: dict[str | None, httpx.Client] = {}
         self._failures = 0
         self._last_failure = ""
+        # Source address -> (monotonic time, why): the target asked this address to stay away
+        # for longer than we wait (a long Retry-After on a 429, a 418 ban).
+        self._stopped: dict[str | None, tuple[float, str]] = {}
 
     def set_budget(self, source: str | None, budget: RateBudget | None) -> None:
         self._budgets[source] = budget
@@ -198,6 +201,10 @@ class Wire:
             headers["X-MBX-APIKEY"] = api_key
         weight = ep.weight(dict(pairs)) if ep.ip_weight else 0
         budget = self._budget(source)
+        stopped = self._stopped.get(source)
+        if stopped is not None and time.monotonic() < stopped[0]:
+            request = httpx.Request(ep.method, url, headers=headers)
+            return self._failed(request, source, f"not sent: {stopped[1]}", count=False)
         if self._failures >= BREAKER_THRESHOLD:
             request = httpx.Request(ep.method, url, headers=headers)
             return self._failed(
@@ -221,6 +228,16 @@ class Wire:
                 )
             self._failures = 0
             retry_after = _retry_after(response)
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
+                # Sleeping through it would hang the run (Binance bans for minutes to days)
+                # and sending on would extend a ban: stop sending from this address instead,
+                # and keep the wait out of the shared budget (it would stall every process).
+                self._stopped[source] = (
+                    time.monotonic() + retry_after,
+                    f"the target answered HTTP {response.status_code} with Retry-After "
+                    f"{retry_after:g}s, longer than keyprobe waits ({MAX_RETRY_AFTER_S:g}s)",
+                )
+                retry_after = None
             if budget is not None:
                 budget.observe(_int_header(response, self.weight_header), retry_after)
             final_request = response.request
