@@ -22,6 +22,9 @@ class Verdict(StrEnum):
     SKIPPED = "skipped"
 
 
+# "Timestamp for this request is outside of the recvWindow" / "...ahead of the server's time".
+CLOCK_SKEW = -1021
+
 # Business answers that can only come after authentication and authorization succeeded.
 BUSINESS_CODES = frozenset({-1013, -2010, -2011, -2013, -2021, -2022, -2026, -2039})
 
@@ -64,6 +67,13 @@ def broken_reason(actual: Actual, expected: Outcome) -> str | None:
         return "no answer"
     if status == expected.status and actual.code == expected.code:
         return None  # an override may legitimately expect e.g. 404
+    if actual.code == CLOCK_SKEW:
+        # The timestamp check runs before the permission check, so an unexpected -1021 says
+        # nothing about permissions; the client already re-measured the offset once.
+        return (
+            f"clock skew: the target refused the timestamp ({status}, {CLOCK_SKEW} "
+            f"{actual.message!r}) even after keyprobe measured the server time again"
+        )
     if status >= 500:
         return f"the target failed with HTTP {status}"
     if status == 429:
