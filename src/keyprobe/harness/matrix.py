@@ -4,6 +4,7 @@ verdict; printed at the end of a run and written to ``reports/matrix.json``."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,6 +59,18 @@ class Cell:
         return cls(**data)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Whole or not at all: a run stopped mid-write (Ctrl-C, CI timeout) leaves the previous
+    file, never half of a new one, for ``keyprobe report`` and the nightly gate to read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class Matrix:
     """Cells collected from test reports (in the controller under xdist)."""
 
@@ -96,9 +109,8 @@ class Matrix:
         return out
 
     def write_json(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         cells = [asdict(c) for c in self.cells()]
-        path.write_text(json.dumps(cells, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_atomically(path, json.dumps(cells, indent=2, ensure_ascii=False) + "\n")
 
     def render(self, width: int = 120) -> list[str]:
         """Probes down, profiles across (there are fewer profiles than probes); split into

@@ -19,7 +19,7 @@ import keyprobe
 from keyprobe.binance.signing import KeyMaterial
 from keyprobe.harness import allure_meta, reporting
 from keyprobe.harness.credentials import Credentials
-from keyprobe.harness.matrix import CELL_PROPERTY, Cell, Matrix, Pair
+from keyprobe.harness.matrix import CELL_PROPERTY, Cell, Matrix, Pair, write_atomically
 from keyprobe.harness.orders import Ledger, new_run_id, sweep
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, CATEGORY_HELP, Category
 from keyprobe.harness.profiles import KeyKind, Profile, ProfilesFileError
@@ -494,7 +494,7 @@ class _MatrixCollector:
                 self.matrix.add(Cell.from_json(str(value)))
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     run = config.stash.get(_RUN, None)
     matrix = config.stash.get(_MATRIX, None)
@@ -516,8 +516,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "run_id": run.info.run_id,
         "profiles": run.info.profiles_path,
         "counts": matrix.counts(),
+        # A Ctrl-C'd run still writes what it saw; this says the matrix is partial.
+        "interrupted": exitstatus == pytest.ExitCode.INTERRUPTED,
+        "exit_status": int(exitstatus),
     }
-    (reports / "run.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_atomically(reports / "run.json", json.dumps(summary, indent=2) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
