@@ -58,6 +58,8 @@ class Provisioned:
     url: str
     env: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, Credentials] = field(default_factory=dict)
+    # The public half each key was registered with, by API key (to serve them elsewhere).
+    public: dict[str, str] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
         found: list[str] = []
@@ -98,6 +100,7 @@ def provision(
             )
         )
         out.credentials[profile.name] = creds
+        out.public[creds.api_key] = material.public
         prefix = profile.env_prefix
         out.env[prefix + "API_KEY"] = creds.api_key
         if profile.key_type is KeyType.HMAC:

@@ -32,6 +32,7 @@ class Fault:
 
     path: str
     status: int | None = None
+    method: str | None = None
     retry_after: float | None = None
     delay: float = 0.0
     times: int | None = None
@@ -89,10 +90,12 @@ class Faulty:
         with self._lock:
             return {s.api_key for s in self.seen if s.api_key}
 
-    def _match(self, path: str) -> Fault | None:
+    def _match(self, method: str, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.path == path and (fault.times is None or fault.hits < fault.times):
+                if fault.path != path or fault.method not in (None, method):
+                    continue
+                if fault.times is None or fault.hits < fault.times:
                     fault.hits += 1
                     return fault
         return None
@@ -120,7 +123,7 @@ class Faulty:
                     None if api_key is None else api_key.decode("latin-1"),
                 )
             )
-        fault = self._match(scope["path"])
+        fault = self._match(scope["method"], scope["path"])
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.status is not None:
