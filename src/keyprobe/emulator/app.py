@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from keyprobe.binance import errors
 from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Endpoint, Security
 from keyprobe.binance.errors import BinanceError
@@ -71,9 +73,18 @@ class Reply:
     headers: list[tuple[bytes, bytes]]
 
 
+def _encode(payload: Any) -> bytes:
+    # orjson writes the same compact UTF-8 JSON as json.dumps(separators=(",", ":"),
+    # ensure_ascii=False) about 10x faster (the encoder was ~15% of a signed account request);
+    # what it refuses (integers beyond 64 bits) goes through json.
+    try:
+        return orjson.dumps(payload)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def _json_reply(status: int, payload: Any) -> Reply:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return Reply(status, body, [(b"content-type", JSON_TYPE)])
+    return Reply(status, _encode(payload), [(b"content-type", JSON_TYPE)])
 
 
 def _error_reply(exc: BinanceError) -> Reply:
