@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from keyprobe.binance import errors
@@ -233,6 +234,7 @@ def _history_limit(params: Params) -> int:
     return min(limit, HISTORY_MAX)
 
 
+@lru_cache(maxsize=4096)  # asked on every account read; the answer never changes
 def _uid(account: str) -> int:
     # A stable nine-digit uid per account id, like Binance's.
     digest = hashlib.sha256(account.encode()).digest()
