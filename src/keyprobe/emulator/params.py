@@ -26,6 +26,8 @@ class RawRequest:
 def _decode(raw: bytes) -> str:
     # Form decoding: '+' is a space, then %XX as UTF-8. Invalid UTF-8 is an illegal character.
     try:
+        if b"%" not in raw and b"+" not in raw:
+            return raw.decode("utf-8")  # most names and values: skip unquoting (~1 us each)
         return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
         raise errors.error(-1100, 0) from None

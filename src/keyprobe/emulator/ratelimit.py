@@ -110,7 +110,9 @@ class RateLimiter:
 
     def charge(self, ip: str, weight: int, now_ms: int) -> bool:
         """Charge ``weight``; False (and a violation recorded) when the window is exceeded."""
-        state = self._ips.setdefault(ip, _IpState())
+        state = self._ips.get(ip)
+        if state is None:  # not setdefault: that builds a throw-away state on every request
+            state = self._ips[ip] = _IpState()
         state.raw.add(self.limits.raw_requests, now_ms, 1)
         used = state.weight.add(self.limits.request_weight, now_ms, weight)
         over_raw = (
