@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _live import ROOT, SHIPPED, bench, counting_emulator, keys_for, suite_cmd, suite_env
 
+from keyprobe.harness.budget import budget_path
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -43,8 +45,12 @@ def main() -> None:
         keys_file, secrets = keys_for(SHIPPED, folder)
         with counting_emulator(keys_file, "--latency-ms", str(args.latency_ms)) as url:
             for round_no in range(args.rounds):
-                # A new minute's budget for each round, as for a nightly run.
+                # A fresh budget for each round, as for a nightly run: the emulator's windows
+                # and the client side's shared budget files (kept per target URL and source
+                # address, so back-to-back rounds would otherwise share one minute's weight).
                 bench(url, "reset")
+                for source in ("127.0.0.1", "127.0.0.2"):
+                    budget_path(url, source).unlink(missing_ok=True)
                 cmd = suite_cmd(url, SHIPPED, args.workers, folder / "reports")
                 start = time.perf_counter()
                 done = subprocess.run(

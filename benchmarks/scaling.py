@@ -39,6 +39,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, -n {args.workers}")
     per_check: dict[int, float] = {}
     connections: dict[int, int] = {}
+    failures = 0
     with tempfile.TemporaryDirectory(prefix="keyprobe-bench-") as tmp:
         folder = Path(tmp)
         largest = write_profiles(max(args.sizes), folder / "profiles-all.toml")
@@ -56,7 +57,12 @@ def main() -> None:
                     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
                     walls[n].append(time.perf_counter() - start)
                     if done.returncode != 0:
-                        raise SystemExit(f"suite failed at {n} profiles:\n{done.stdout[-3000:]}")
+                        # Reported, not hidden: the timing still counts, the failure is a finding.
+                        failures += 1
+                        print(f"suite failed at {n} profiles:")
+                        for line in done.stdout.splitlines():
+                            if line.startswith(("FAILED", "ERROR")) or "MISMATCH:" in line:
+                                print("   ", line[:300])
                     stats = bench(url, "stats")
                     connections[n] = max(connections.get(n, 0), stats["connections"])
             for n in args.sizes:
@@ -85,7 +91,7 @@ def main() -> None:
         + ", ".join(f"{n}={per_check[n]:.1f}" for n in sizes)
         + f"; {sizes[-1]} vs {ref}: {growth:.2f}x (target <= 1.3); connections "
         + ", ".join(f"{n}={connections[n]}" for n in sizes)
-        + f" (target <= {args.workers} x profiles)"
+        + f" (target <= {args.workers} x profiles); failed runs: {failures}"
     )
 
 
