@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _live import ROOT, bench, counting_emulator, keys_for, suite_cmd, suite_env, write_profiles
 
+from keyprobe.harness.budget import budget_path
 from keyprobe.harness.probes import CATALOGUE
 
 
@@ -51,7 +52,12 @@ def main() -> None:
                 for n in args.sizes:
                     # The same names as in the largest file, so its keys serve every size.
                     profiles = write_profiles(n, folder / f"profiles-{n}.toml")
+                    # Each run starts with a fresh budget (emulator windows and the client's
+                    # shared budget files): a run must not wait out the weight its predecessor
+                    # spent, which would be measured as its own time.
                     bench(url, "reset")
+                    for source in ("127.0.0.1", "127.0.0.2"):
+                        budget_path(url, source).unlink(missing_ok=True)
                     cmd = suite_cmd(url, profiles, args.workers, folder / "reports")
                     start = time.perf_counter()
                     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
