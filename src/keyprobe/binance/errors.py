@@ -1,20 +1,74 @@
 """Binance's error catalogue: every code the emulator emits or the harness expects, with its
-exact message template(s) and the HTTP status it travels with (reference §5.3/§5.4)."""
+exact message template(s), the HTTP status it travels with (reference §5.3/§5.4) and its
+family; and ``Outcome``, the one ``(status, code, message)`` type both sides speak."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    """What kind of answer a code is. Verdicts and reports ask the catalogue, not code lists."""
+
+    # The auth pipeline refused the request (key, IP, signature, permission).
+    AUTH = "auth"
+    # The timestamp check refused it (recvWindow, ahead of the server).
+    CLOCK = "clock"
+    # Request weight, order count or an IP ban.
+    RATE_LIMIT = "rate_limit"
+    # Parameter syntax, checked before (and independently of) the key's permissions.
+    REQUEST = "request"
+    # A business answer: it can only come after authentication and authorization succeeded.
+    BUSINESS = "business"
+    # The server failed; execution status unknown.
+    SERVER = "server"
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
-    """One Binance error code: its name, HTTP status and message templates (``%s`` placeholders)."""
+    """One Binance error code: its name, HTTP status, family and message templates (``%s``)."""
 
     code: int
     name: str
     status: int
+    family: Family
     messages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An answer reduced to what a check compares: HTTP status, Binance code (None for a
+    success or a bare body) and message. As an expectation ``message`` is a prefix (spot may
+    append details such as the caller's IP); None means any message."""
+
+    status: int
+    code: int | None = None
+    message: str | None = None
+
+    def label(self) -> str:
+        """``(401, -2015)``, ``(200, -)``: how verdict reasons print an outcome."""
+        return f"({self.status}, {'-' if self.code is None else self.code})"
+
+    def short(self) -> str:
+        """``401/-2015``, ``200``: how the matrix prints an outcome."""
+        return str(self.status) if self.code is None else f"{self.status}/{self.code}"
+
+    @property
+    def family(self) -> Family | None:
+        """The catalogue's family of the code; None for no code or one keyprobe does not know."""
+        spec = CATALOGUE.get(self.code) if self.code is not None else None
+        return None if spec is None else spec.family
+
+    def matches(self, actual: Outcome) -> bool:
+        """Whether ``actual`` is this expectation: same status and code, message prefix."""
+        if actual.status != self.status or actual.code != self.code:
+            return False
+        return self.message is None or (actual.message or "").startswith(self.message)
+
+
+OK = Outcome(200)
 
 
 class BinanceError(Exception):
@@ -34,8 +88,11 @@ class BinanceError(Exception):
         ).encode()
 
 
-def _spec(code: int, name: str, status: int, *messages: str) -> ErrorSpec:
-    return ErrorSpec(code, name, status, messages)
+def _spec(code: int, name: str, status: int, family: Family, *messages: str) -> ErrorSpec:
+    return ErrorSpec(code, name, status, family, messages)
+
+
+F = Family
 
 
 # Statuses: 401 for -2014/-2015/-1002 and 400 for -1021/-1022/-2010/-2011 are observed or
@@ -43,12 +100,21 @@ def _spec(code: int, name: str, status: int, *messages: str) -> ErrorSpec:
 CATALOGUE: dict[int, ErrorSpec] = {
     s.code: s
     for s in (
-        _spec(-1000, "UNKNOWN", 500, "An unknown error occurred while processing the request."),
-        _spec(-1002, "UNAUTHORIZED", 401, "You are not authorized to execute this request."),
+        _spec(
+            -1000,
+            "UNKNOWN",
+            500,
+            F.SERVER,
+            "An unknown error occurred while processing the request.",
+        ),
+        _spec(
+            -1002, "UNAUTHORIZED", 401, F.AUTH, "You are not authorized to execute this request."
+        ),
         _spec(
             -1003,
             "TOO_MANY_REQUESTS",
             429,
+            F.RATE_LIMIT,
             "Too many requests queued.",
             "Too much request weight used; current limit is %s request weight per %s. "
             "Please use WebSocket Streams for live updates to avoid polling the API.",
@@ -59,15 +125,17 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -1007,
             "TIMEOUT",
             504,
+            F.SERVER,
             "Timeout waiting for response from backend server. "
             "Send status unknown; execution status unknown.",
         ),
-        _spec(-1013, "INVALID_MESSAGE", 400, "Filter failure: %s"),
-        _spec(-1014, "UNKNOWN_ORDER_COMPOSITION", 400, "Unsupported order combination."),
+        _spec(-1013, "INVALID_MESSAGE", 400, F.BUSINESS, "Filter failure: %s"),
+        _spec(-1014, "UNKNOWN_ORDER_COMPOSITION", 400, F.REQUEST, "Unsupported order combination."),
         _spec(
             -1015,
             "TOO_MANY_ORDERS",
             429,
+            F.RATE_LIMIT,
             "Too many new orders.",
             "Too many new orders; current limit is %s orders per %s.",
         ),
@@ -75,14 +143,16 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -1021,
             "INVALID_TIMESTAMP",
             400,
+            F.CLOCK,
             "Timestamp for this request is outside of the recvWindow.",
             "Timestamp for this request was 1000ms ahead of the server's time.",
         ),
-        _spec(-1022, "INVALID_SIGNATURE", 400, "Signature for this request is not valid."),
+        _spec(-1022, "INVALID_SIGNATURE", 400, F.AUTH, "Signature for this request is not valid."),
         _spec(
             -1100,
             "ILLEGAL_CHARS",
             400,
+            F.REQUEST,
             "Illegal characters found in a parameter.",
             "Illegal characters found in parameter '%s'; legal range is '%s'.",
         ),
@@ -90,6 +160,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -1101,
             "TOO_MANY_PARAMETERS",
             400,
+            F.REQUEST,
             "Too many parameters sent for this endpoint.",
             "Too many parameters; expected '%s' and received '%s'.",
             "Duplicate values for a parameter detected.",
@@ -98,6 +169,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -1102,
             "MANDATORY_PARAM_EMPTY_OR_MALFORMED",
             400,
+            F.REQUEST,
             "A mandatory parameter was not sent, was empty/null, or malformed.",
             "Mandatory parameter '%s' was not sent, was empty/null, or malformed.",
             "Param '%s' or '%s' must be sent, but both were empty/null!",
@@ -107,43 +179,61 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -1104,
             "UNREAD_PARAMETERS",
             400,
+            F.REQUEST,
             "Not all sent parameters were read.",
             "Not all sent parameters were read; read '%s' parameter(s) but was sent '%s'.",
         ),
-        _spec(-1105, "PARAM_EMPTY", 400, "A parameter was empty.", "Parameter '%s' was empty."),
+        _spec(
+            -1105,
+            "PARAM_EMPTY",
+            400,
+            F.REQUEST,
+            "A parameter was empty.",
+            "Parameter '%s' was empty.",
+        ),
         _spec(
             -1106,
             "PARAM_NOT_REQUIRED",
             400,
+            F.REQUEST,
             "A parameter was sent when not required.",
             "Parameter '%s' sent when not required.",
         ),
-        _spec(-1111, "BAD_PRECISION", 400, "Parameter '%s' has too much precision."),
-        _spec(-1114, "TIF_NOT_REQUIRED", 400, "TimeInForce parameter sent when not required."),
-        _spec(-1115, "INVALID_TIF", 400, "Invalid timeInForce."),
-        _spec(-1116, "INVALID_ORDER_TYPE", 400, "Invalid orderType."),
-        _spec(-1117, "INVALID_SIDE", 400, "Invalid side."),
-        _spec(-1121, "BAD_SYMBOL", 400, "Invalid symbol."),
-        _spec(-1125, "INVALID_LISTEN_KEY", 400, "This listenKey does not exist."),
-        _spec(-1131, "BAD_RECV_WINDOW", 400, "recvWindow must be less than 60000"),
+        _spec(-1111, "BAD_PRECISION", 400, F.REQUEST, "Parameter '%s' has too much precision."),
+        _spec(
+            -1114,
+            "TIF_NOT_REQUIRED",
+            400,
+            F.REQUEST,
+            "TimeInForce parameter sent when not required.",
+        ),
+        _spec(-1115, "INVALID_TIF", 400, F.REQUEST, "Invalid timeInForce."),
+        _spec(-1116, "INVALID_ORDER_TYPE", 400, F.REQUEST, "Invalid orderType."),
+        _spec(-1117, "INVALID_SIDE", 400, F.REQUEST, "Invalid side."),
+        _spec(-1121, "BAD_SYMBOL", 400, F.REQUEST, "Invalid symbol."),
+        _spec(-1125, "INVALID_LISTEN_KEY", 400, F.REQUEST, "This listenKey does not exist."),
+        _spec(-1131, "BAD_RECV_WINDOW", 400, F.REQUEST, "recvWindow must be less than 60000"),
         _spec(
             -1145,
             "INVALID_CANCEL_RESTRICTIONS",
             400,
+            F.REQUEST,
             "cancelRestrictions has to be either ONLY_NEW or ONLY_PARTIALLY_FILLED.",
         ),
         _spec(
             -1194,
             "INVALID_TIME_UNIT",
             400,
+            F.REQUEST,
             "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.",
         ),
         # SAPI only, absent from the spot errors.md; the HTTP status is not documented.
-        _spec(-2008, "INVALID_API_KEY_ID", 401, "Invalid Api-Key ID."),
+        _spec(-2008, "INVALID_API_KEY_ID", 401, F.AUTH, "Invalid Api-Key ID."),
         _spec(
             -2010,
             "NEW_ORDER_REJECTED",
             400,
+            F.BUSINESS,
             "Account has insufficient balance for requested action.",
             "Duplicate order sent.",
             "Order would immediately match and take.",
@@ -154,18 +244,32 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -2011,
             "CANCEL_REJECTED",
             400,
+            F.BUSINESS,
             "Unknown order sent.",
             "Order was not canceled due to cancel restrictions.",
         ),
-        _spec(-2013, "NO_SUCH_ORDER", 400, "Order does not exist."),
-        _spec(-2014, "BAD_API_KEY_FMT", 401, "API-key format invalid."),
-        _spec(-2015, "REJECTED_MBX_KEY", 401, "Invalid API-key, IP, or permissions for action."),
-        _spec(-2021, "CANCEL_REPLACE_PARTIAL", 409, "Order cancel-replace partially failed."),
-        _spec(-2022, "CANCEL_REPLACE_FAILED", 400, "Order cancel-replace failed."),
+        _spec(-2013, "NO_SUCH_ORDER", 400, F.BUSINESS, "Order does not exist."),
+        _spec(-2014, "BAD_API_KEY_FMT", 401, F.AUTH, "API-key format invalid."),
+        _spec(
+            -2015,
+            "REJECTED_MBX_KEY",
+            401,
+            F.AUTH,
+            "Invalid API-key, IP, or permissions for action.",
+        ),
+        _spec(
+            -2021,
+            "CANCEL_REPLACE_PARTIAL",
+            409,
+            F.BUSINESS,
+            "Order cancel-replace partially failed.",
+        ),
+        _spec(-2022, "CANCEL_REPLACE_FAILED", 400, F.BUSINESS, "Order cancel-replace failed."),
         _spec(
             -2026,
             "ORDER_ARCHIVED",
             400,
+            F.BUSINESS,
             "Order was canceled or expired with no executed qty over 90 days ago "
             "and has been archived.",
         ),
@@ -173,6 +277,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
             -2039,
             "CLIENT_ORDER_ID_INVALID",
             400,
+            F.BUSINESS,
             "Client order ID is not correct for this order ID.",
         ),
     )
