@@ -26,15 +26,17 @@ import httpx
 from faker import Faker
 
 from keyprobe.binance.endpoints import endpoint
-from keyprobe.binance.signing import Signer, encode_params, generate_api_key, load_signer
+from keyprobe.binance.signing import KeyType, Signer, encode_params, load_signer
 from keyprobe.binance.signing import generate_key_material as new_material
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.keys import KeyRecord
 from keyprobe.emulator.server import EmulatorServer
-from keyprobe.harness.credentials import Credentials, generate, malformed_api_key
-from keyprobe.harness.market import recipe_from
+from keyprobe.harness import faults
+from keyprobe.harness.credentials import Credentials, generate
+from keyprobe.harness.faults import Send
+from keyprobe.harness.order_recipe import recipe_from
 from keyprobe.harness.orders import ClientOrderIds, new_run_id
-from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Attack, ProbeContext, Setup
+from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, ProbeContext, Setup
 from keyprobe.harness.profiles import KeyKind, load_profiles
 
 SOURCE, FOREIGN = "127.0.0.1", "127.0.0.2"
@@ -71,6 +73,22 @@ class Loop:
         return self.clients[source].request(
             ep.method, self.url + ep.path + ("?" + query if query else ""), headers=headers
         )
+
+
+class _Tools:
+    """What the faults need (faults.FaultTools): another source address, the recvWindow the
+    stale timestamp must miss, and a signer of the right type that no target knows."""
+
+    foreign_address = FOREIGN
+    recv_window_ms = 5_000
+
+    def __init__(self) -> None:
+        self._wrong: dict[KeyType, Signer] = {}
+
+    def wrong_signer(self, key_type: KeyType) -> Signer:
+        if key_type not in self._wrong:
+            self._wrong[key_type] = load_signer(key_type, new_material(key_type).private)
+        return self._wrong[key_type]
 
 
 def _code(response: httpx.Response) -> int | None:
@@ -117,7 +135,7 @@ def main() -> None:
     for profile in registered:
         loop.send("openOrders", [], keys[profile.name][0].api_key, signers[profile.name])
 
-    wrong: dict[str, Signer] = {}
+    tools = _Tools()
     run_id = new_run_id()
     fake = Faker()
     answers: dict[str, dict[str, list[int | None]]] = {}
@@ -135,25 +153,10 @@ def main() -> None:
                 params = [*recipe.params(), ("newClientOrderId", ctx.setup_order_id)]
                 if loop.send("newOrder", params, creds.api_key, signer).status_code == 200:
                     placed.append(ctx.setup_order_id)
-            api_key: str | None = creds.api_key
-            use, source, shift = signer, SOURCE, 0
-            if probe.attack is Attack.NO_KEY_HEADER:
-                api_key = None
-            elif probe.attack is Attack.MALFORMED_KEY:
-                api_key = malformed_api_key()
-            elif probe.attack is Attack.UNKNOWN_KEY:
-                api_key = generate_api_key()
-            elif probe.attack is Attack.WRONG_SECRET:
-                kind = creds.key_type.value
-                if kind not in wrong:
-                    wrong[kind] = load_signer(creds.key_type, new_material(creds.key_type).private)
-                use = wrong[kind]
-            elif probe.attack is Attack.STALE_TIMESTAMP:
-                shift = -10_000
-            elif probe.attack is Attack.FUTURE_TIMESTAMP:
-                shift = 5_000
-            elif probe.attack is Attack.FOREIGN_ADDRESS:
-                source = FOREIGN
+            send = faults.apply(
+                probe.fault, Send(creds.api_key, signer, SOURCE), creds.key_type, tools
+            )
+            api_key, use, source, shift = send.api_key, send.signer, send.source, send.shift_ms
             params = probe.params(ctx)
             response = loop.send(probe.endpoint_name, params, api_key, use, source, shift)
             if probe.changes_state and response.status_code == 200:

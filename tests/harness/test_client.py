@@ -9,7 +9,7 @@ from keyprobe.binance.signing import KeyType, generate_api_key, generate_key_mat
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.keys import KeyRecord
 from keyprobe.harness.client import BinanceAuth, ServerClock, Wire
-from keyprobe.harness.session import Options, measure_facts
+from keyprobe.harness.run import Options, measure_facts
 from keyprobe.harness.targets import resolve_target
 
 
@@ -35,7 +35,7 @@ def test_the_measured_offset_is_applied(serve: Callable[[Emulator], str]) -> Non
         sent = wire.call("account", api_key=api_key, signer=signer)
     finally:
         wire.close()
-    assert sent.actual.status == 200, sent.record
+    assert sent.answer.status == 200, sent.record
     stamp = int(dict(sent.record.params)["timestamp"])
     assert abs(stamp - emu.clock.now_ms()) < 2_000
     # One request: the timestamp was right the first time, no -1021 and resync needed.
@@ -51,11 +51,11 @@ def test_a_drifted_clock_is_measured_again_once(serve: Callable[[Emulator], str]
     wire = Wire(url, clock)
     try:
         sent = wire.call("account", api_key=api_key, signer=signer)
-        assert sent.actual.status == 200
+        assert sent.answer.status == 200
         assert abs(clock.offset_ms + 20_000) < 1_000
         # A deliberate shift is the probe's point: no resync hides it.
         shifted = wire.call("account", api_key=api_key, signer=signer, timestamp_shift_ms=5_000)
-        assert (shifted.actual.status, shifted.actual.code) == (400, -1021)
+        assert (shifted.answer.status, shifted.answer.code) == (400, -1021)
     finally:
         wire.close()
 
@@ -70,8 +70,8 @@ def test_requests_leave_from_the_chosen_source(serve: Callable[[Emulator], str])
         away = wire.call("account", api_key=api_key, signer=signer, source="127.0.0.2")
     finally:
         wire.close()
-    assert home.actual.status == 200
-    assert (away.actual.status, away.actual.code) == (401, -2015)
+    assert home.answer.status == 200
+    assert (away.answer.status, away.answer.code) == (401, -2015)
     assert {e.client_ip for e in emu.journal} == {"127.0.0.1", "127.0.0.2"}
 
 
@@ -105,5 +105,5 @@ def test_a_target_that_stops_answering_fails_fast_after_three_timeouts() -> None
         finally:
             wire.close()
     assert waited >= 0.9
-    assert all("timeout" in (s.actual.error or "") for s in first)
-    assert "not sent: the last 3 requests failed" in (later.actual.error or "")
+    assert all("timeout" in (s.answer.error or "") for s in first)
+    assert "not sent: the last 3 requests failed" in (later.answer.error or "")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from keyprobe.binance.errors import OK, Outcome
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
+from keyprobe.cells import Verdict
+from keyprobe.harness.client import Answer
 from keyprobe.harness.expectations import Expectation, NotExpressible, derive
-from keyprobe.harness.probes import BY_NAME, CATALOGUE, OK, Outcome
-from keyprobe.harness.profiles import ExpectOverride, KeyKind, Profile
+from keyprobe.harness.probes import BY_NAME, CATALOGUE
+from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.targets import TargetError, resolve_target
-from keyprobe.harness.verdicts import Actual, Verdict, judge
+from keyprobe.harness.verdicts import judge
 
 R, T, W = Permission.READING, Permission.SPOT_AND_MARGIN_TRADING, Permission.WITHDRAWALS
 EMULATOR = resolve_target("emulator")
@@ -78,7 +81,7 @@ def test_key_kind_and_ip_policy_come_first() -> None:
 
 
 def test_an_override_wins() -> None:
-    p = profile(R, expect={"account": ExpectOverride(401, -2015)})
+    p = profile(R, expect={"account": Outcome(401, -2015)})
     e = expect(p, "account")
     assert e.overridden and e.refusal and e.outcome.code == -2015
 
@@ -147,7 +150,20 @@ def test_a_loopback_url_target_can_use_a_second_loopback_address() -> None:
 
 # ----------------------------------------------------------------------------- verdicts
 
-REFUSED = Actual(401, -2015, "Invalid API-key, IP, or permissions for action.")
+
+def answer(
+    status: int | None,
+    code: int | None = None,
+    message: str | None = None,
+    *,
+    body: object = None,
+    error: str | None = None,
+) -> Answer:
+    outcome = None if status is None else Outcome(status, code, message)
+    return Answer(outcome, body, error)
+
+
+REFUSED = answer(401, -2015, "Invalid API-key, IP, or permissions for action.")
 DENIED = Expectation(Outcome(401, -2015, "Invalid API-key"), True, "not declared")
 ALLOWED = Expectation(OK, False, "declared")
 
@@ -156,20 +172,20 @@ ALLOWED = Expectation(OK, False, "declared")
     ("expectation", "actual", "verdict"),
     [
         (DENIED, REFUSED, Verdict.PASS),
-        (DENIED, Actual(200, body={}), Verdict.LEAK),
-        (DENIED, Actual(400, -2011, "Unknown order sent."), Verdict.LEAK),
+        (DENIED, answer(200, body={}), Verdict.LEAK),
+        (DENIED, answer(400, -2011, "Unknown order sent."), Verdict.LEAK),
         (ALLOWED, REFUSED, Verdict.MISSING),
-        (ALLOWED, Actual(400, -1013, "Filter failure: LOT_SIZE"), Verdict.MISMATCH),
-        (DENIED, Actual(401, -2015, "Something else"), Verdict.MISMATCH),
-        (ALLOWED, Actual(503), Verdict.BROKEN),
-        (ALLOWED, Actual(429, -1003), Verdict.BROKEN),
-        (ALLOWED, Actual(418, -1003), Verdict.BROKEN),
-        (ALLOWED, Actual(404), Verdict.BROKEN),
-        (ALLOWED, Actual(None, error="timeout"), Verdict.BROKEN),
-        (DENIED, Actual(403), Verdict.BROKEN),
+        (ALLOWED, answer(400, -1013, "Filter failure: LOT_SIZE"), Verdict.MISMATCH),
+        (DENIED, answer(401, -2015, "Something else"), Verdict.MISMATCH),
+        (ALLOWED, answer(503), Verdict.BROKEN),
+        (ALLOWED, answer(429, -1003), Verdict.BROKEN),
+        (ALLOWED, answer(418, -1003), Verdict.BROKEN),
+        (ALLOWED, answer(404), Verdict.BROKEN),
+        (ALLOWED, answer(None, error="timeout"), Verdict.BROKEN),
+        (DENIED, answer(403), Verdict.BROKEN),
     ],
 )
-def test_verdicts(expectation: Expectation, actual: Actual, verdict: Verdict) -> None:
+def test_verdicts(expectation: Expectation, actual: Answer, verdict: Verdict) -> None:
     assert judge(expectation, actual, BY_NAME["place_order"]).verdict is verdict
 
 
@@ -177,13 +193,13 @@ def test_api_restrictions_read_back_is_diffed() -> None:
     probe = BY_NAME["api_restrictions"]
     declared = profile(R, ip_whitelist=("127.0.0.1",))
     body = {"enableReading": True, "enableWithdrawals": True, "ipRestrict": True}
-    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.LEAK
+    assert judge(ALLOWED, answer(200, body=body), probe, declared).verdict is Verdict.LEAK
     body = {"enableReading": True, "ipRestrict": False}
-    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.LEAK
+    assert judge(ALLOWED, answer(200, body=body), probe, declared).verdict is Verdict.LEAK
     body = {"enableReading": False, "ipRestrict": True}
-    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.MISSING
+    assert judge(ALLOWED, answer(200, body=body), probe, declared).verdict is Verdict.MISSING
     body = {"enableReading": True, "ipRestrict": True}
-    assert judge(ALLOWED, Actual(200, body=body), probe, declared).verdict is Verdict.PASS
+    assert judge(ALLOWED, answer(200, body=body), probe, declared).verdict is Verdict.PASS
 
 
 def test_order_touching_probes_are_the_ones_that_place_or_cancel() -> None:

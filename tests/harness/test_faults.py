@@ -44,7 +44,7 @@ RUN_LIMIT_S = 90
 
 def cells(root: Path) -> dict[tuple[str, str], dict]:
     data = json.loads((root / "reports" / "matrix.json").read_text())
-    return {(c["profile"], c["probe"]): c for c in data}
+    return {(c["profile"], c["probe"]): c for c in data["cells"]}
 
 
 def run_suites(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from keyprobe.binance.signing import KeyType, generate_key_material
-from keyprobe.harness.market import MarketError, recipe_from
+from keyprobe.harness.order_recipe import MarketError, recipe_from
 from keyprobe.harness.redaction import MASK, RedactingFilter, Redactor, record_exchange
 
 INFO = {

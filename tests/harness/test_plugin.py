@@ -40,7 +40,9 @@ GHOST = '\n[profiles.ghost]\nkind = "unknown"\nkey_type = "hmac"\n'
 
 
 def matrix(pytester: pytest.Pytester) -> dict[tuple[str, str], dict]:
-    cells = json.loads((pytester.path / "reports" / "matrix.json").read_text())
+    document = json.loads((pytester.path / "reports" / "matrix.json").read_text())
+    assert document["schema"] == 1
+    cells = document["cells"]
     return {(c["profile"], c["probe"]): c for c in cells}
 
 

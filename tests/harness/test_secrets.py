@@ -26,9 +26,9 @@ from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.keys import KeyRecord
 from keyprobe.harness.client import BinanceAuth, ServerClock, Wire
 from keyprobe.harness.credentials import Credentials
+from keyprobe.harness.faults import Send
 from keyprobe.harness.orders import Ledger, PlacedOrder
-from keyprobe.harness.runner import _Fault
-from keyprobe.harness.session import Facts, Options, RunInfo
+from keyprobe.harness.run import Facts, Options, RunInfo
 from keyprobe.harness.targets import resolve_target
 from tests.harness.conftest import SHIPPED_PROFILES, SUITES, Provisioned, provision
 from tests.harness.faulty import Faulty
@@ -194,7 +194,7 @@ def _holders() -> tuple[list[object], list[str]]:
                 api_key, signer, ServerClock(), recv_window=None, time_url="http://127.0.0.1:1/"
             ),
             PlacedOrder(creds, "BTCUSDT", "kp-x-1"),
-            _Fault(api_key, signer, None, 0),
+            Send(api_key, signer, None, 0),
             RunInfo(
                 "run",
                 1,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from keyprobe.harness import allure_meta
+from keyprobe.harness.sinks import allure_files as allure_meta
 from tests.report.conftest import HAND_RESULTS
 
 

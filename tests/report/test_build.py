@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keyprobe.harness import allure_meta
+from keyprobe.harness.sinks import allure_files as allure_meta
 from keyprobe.report import ReportError, build_report
 from keyprobe.report.build import outside_references, strip_outside_references
 from tests.report.conftest import (

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from keyprobe.binance.timing import wall_ms
+
 # Spend at most this share of the published limit: other clients may share the IP, and a
 # 429 ignored long enough becomes a 418 ban.
 DEFAULT_HEADROOM = 0.8
@@ -53,7 +55,7 @@ class RateBudget:
         self.window_ms = window_ms
         self.capacity = max(1, int(limit * headroom))
         self._lock = FileLock(str(path) + ".lock")
-        self._now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+        self._now_ms = now_ms or wall_ms
         self._sleep = sleep
 
     def _read(self) -> _State:

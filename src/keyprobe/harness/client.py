@@ -6,15 +6,17 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from keyprobe.binance.endpoints import Endpoint, endpoint
+from keyprobe.binance.errors import Outcome
 from keyprobe.binance.signing import Signer, encode_params
+from keyprobe.binance.timing import wall_ms
 from keyprobe.harness.budget import RateBudget
 from keyprobe.harness.redaction import ExchangeRecord, record_exchange
-from keyprobe.harness.verdicts import Actual
 
 DEFAULT_TIMEOUT = 10.0
 # Honour a Retry-After up to this long once; anything longer is reported as BROKEN.
@@ -22,10 +24,6 @@ MAX_RETRY_AFTER_S = 90.0
 # After this many consecutive transport failures the target is taken as down: later calls
 # fail at once instead of each waiting out its timeout (a dead target must not hang the run).
 BREAKER_THRESHOLD = 3
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(slots=True)
@@ -112,11 +110,44 @@ class BinanceAuth(httpx.Auth):
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """What the target answered (already redacted): its outcome and body, or, when there was
+    no answer, why (``error``)."""
+
+    outcome: Outcome | None
+    body: Any = None
+    error: str | None = None
+
+    @property
+    def status(self) -> int | None:
+        return None if self.outcome is None else self.outcome.status
+
+    @property
+    def code(self) -> int | None:
+        return None if self.outcome is None else self.outcome.code
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    def label(self) -> str:
+        return "(no answer)" if self.outcome is None else self.outcome.label()
+
+    @classmethod
+    def from_body(cls, status: int, body: Any) -> Answer:
+        code = msg = None
+        if isinstance(body, dict) and isinstance(body.get("code"), int) and status >= 400:
+            code = body["code"]
+            msg = body.get("msg") if isinstance(body.get("msg"), str) else None
+        return cls(Outcome(status, code, msg), body)
+
+
+@dataclass(frozen=True, slots=True)
 class Sent:
     """One exchange: the redacted record and the parsed answer."""
 
     record: ExchangeRecord
-    actual: Actual
+    answer: Answer
 
 
 class Wire:
@@ -251,7 +282,7 @@ class Wire:
                 continue
             break
         record = record_exchange(final_request, response, source_address=source)
-        return Sent(record, Actual.from_body(response.status_code, record.body))
+        return Sent(record, Answer.from_body(response.status_code, record.body))
 
     def _failed(
         self, request: httpx.Request, source: str | None, error: str, *, count: bool = True
@@ -260,7 +291,7 @@ class Wire:
             self._failures += 1
             self._last_failure = error
         record = record_exchange(request, None, source_address=source, error=error)
-        return Sent(record, Actual(None, error=record.error))
+        return Sent(record, Answer(None, error=record.error))
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:

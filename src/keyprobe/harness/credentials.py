@@ -4,7 +4,6 @@ live target or generated at run time for the emulator. Nothing here ever prints 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +19,7 @@ from keyprobe.binance.signing import (
     generate_key_material,
     load_signer,
 )
+from keyprobe.harness.faults import malformed_api_key
 from keyprobe.harness.profiles import KeyKind, Profile
 
 
@@ -97,12 +97,6 @@ def from_env(profile: Profile, env: Mapping[str, str] | None = None) -> Credenti
     except KeyMaterialError as exc:
         raise BadSecrets(f"profile {profile.name!r}: the private key: {exc}") from None
     return credentials
-
-
-def malformed_api_key() -> str:
-    """An ``X-MBX-APIKEY`` value no exchange accepts as a key: too short and with characters
-    that never occur in Binance keys (reference §5.5: "wrong length/chars")."""
-    return "not-a-key-" + secrets.token_hex(4)
 
 
 def generate(profile: Profile) -> tuple[Credentials, KeyMaterial]:

@@ -7,13 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
-from keyprobe.binance.errors import message
-from keyprobe.harness.probes import Attack, Outcome, Probe
+from keyprobe.binance.errors import Family, Outcome, message
+from keyprobe.harness.faults import FAULTS, Fault, Stage
+from keyprobe.harness.probes import Probe
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.targets import Target
 
-# Codes with which the auth layer refuses a request (reference §5.5 precedence).
-REFUSAL_CODES = frozenset({-2014, -2015, -2008, -1002, -1022, -1021})
+# The families with which the auth pipeline refuses a request (reference §5.5 precedence).
+REFUSAL_FAMILIES = frozenset({Family.AUTH, Family.CLOCK})
+
+
+def is_refusal(outcome: Outcome) -> bool:
+    """A 401, or a code the auth pipeline (key, IP, timestamp, signature, permission) sends."""
+    return outcome.status == 401 or outcome.family in REFUSAL_FAMILIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,7 @@ def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressibl
         return NotExpressible(f"{target.label}: keyprobe never sends state-changing requests here")
     if probe.forbidden_action and not caps.forbidden_actions:
         return NotExpressible(f"{target.label}: forbidden actions are never attempted here")
-    if probe.attack is Attack.FOREIGN_ADDRESS:
+    if probe.fault is Fault.FOREIGN_ADDRESS:
         if profile.ip_whitelist is not None and not caps.ip_whitelist:
             return NotExpressible(f"{target.label}: keys cannot be IP-bound there")
         if target.foreign_address is None:
@@ -74,23 +80,29 @@ def derive(profile: Profile, probe: Probe, target: Target) -> Expectation | NotE
         return blocked
     override = profile.expect.get(probe.name)
     if override is not None:
-        outcome = Outcome(override.status, override.code, override.message)
-        refusal = override.status == 401 or override.code in REFUSAL_CODES
-        return Expectation(outcome, refusal, "set in the profiles file", overridden=True)
+        return Expectation(override, is_refusal(override), "set in the profiles file", True)
     return _derived(profile, probe, target)
 
 
 def _derived(profile: Profile, probe: Probe, target: Target) -> Expectation:
     """Reference §5.5 order: key header/format, key exists, IP, timestamp, signature,
-    permission, then the business answer that proves the request was let through."""
-    ep, attack = probe.endpoint, probe.attack
-    if attack is Attack.NO_KEY_HEADER:
-        return _refused(401, -2014, "no X-MBX-APIKEY header")
-    # An attack that swaps the key decides what the key is; otherwise the profile does.
+    permission, then the business answer that proves the request was let through. The probe's
+    fault (if any) is refused at its own stage; the profile's state at the others."""
+    ep = probe.endpoint
+    fault = FAULTS.get(probe.fault)
+
+    def refused_by_fault(stage: Stage) -> Expectation | None:
+        if fault is None or fault.stage is not stage or fault.refusal is None:
+            return None
+        return Expectation(fault.refusal, True, fault.why)
+
+    if (hit := refused_by_fault(Stage.KEY_HEADER)) is not None:
+        return hit
+    # A fault that swaps the key decides what the key is; otherwise the profile does.
     kind = profile.kind
-    if attack is Attack.MALFORMED_KEY:
+    if probe.fault is Fault.MALFORMED_KEY:
         kind = KeyKind.MALFORMED
-    elif attack is Attack.UNKNOWN_KEY:
+    elif probe.fault is Fault.UNKNOWN_KEY:
         kind = KeyKind.UNKNOWN
     if kind is KeyKind.MALFORMED:
         return _refused(401, -2014, "the API key is malformed")
@@ -99,17 +111,15 @@ def _derived(profile: Profile, probe: Probe, target: Target) -> Expectation:
         if code == -2015:
             return _rejected_key("the target does not know this key")
         return _refused(401, code, "the target does not know this key")
-    source = target.foreign_address if attack is Attack.FOREIGN_ADDRESS else target.source_address
+    foreign = probe.fault is Fault.FOREIGN_ADDRESS
+    source = target.foreign_address if foreign else target.source_address
     if source is not None and not profile.allows_address(source):
         return _rejected_key(
             f"the key is bound to {', '.join(profile.ip_whitelist or ())}, not {source}"
         )
-    if attack is Attack.STALE_TIMESTAMP:
-        return _refused(400, -1021, "timestamp older than recvWindow", message(-1021, 0))
-    if attack is Attack.FUTURE_TIMESTAMP:
-        return _refused(400, -1021, "timestamp ahead of the server", message(-1021, 1))
-    if attack is Attack.WRONG_SECRET:
-        return _refused(400, -1022, "signed with the wrong secret")
+    for stage in (Stage.TIMESTAMP, Stage.SIGNATURE):
+        if (hit := refused_by_fault(stage)) is not None:
+            return hit
     lacking = [p.value for p in probe.required if not profile.has(p)]
     if lacking:
         code = permission_denied_code(ep)

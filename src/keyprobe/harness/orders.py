@@ -90,10 +90,10 @@ class Ledger:
                 signer=order.credentials.signer(),
                 source=self.source,
             )
-            actual = sent.actual
+            answer = sent.answer
             # 200: cancelled now; -2011: already cancelled, replaced or never placed.
-            if actual.status != 200 and actual.code != -2011:
-                log.warning("could not cancel %s: %s", order.client_order_id, actual.label())
+            if answer.status != 200 and answer.code != -2011:
+                log.warning("could not cancel %s: %s", order.client_order_id, answer.label())
                 if order.confirmed:
                     left.append(order.client_order_id)
         self.orders.clear()
@@ -122,10 +122,10 @@ def sweep(
     for profile, creds in keys.items():
         signer = creds.signer()
         listed = wire.call("openOrders", [], api_key=creds.api_key, signer=signer, source=source)
-        if listed.actual.status != 200 or not isinstance(listed.actual.body, list):
+        if listed.answer.status != 200 or not isinstance(listed.answer.body, list):
             result.unreadable.append(profile)
             continue
-        for order in listed.actual.body:
+        for order in listed.answer.body:
             client_id = str(order.get("clientOrderId", ""))
             run = run_of(client_id)
             if run is None or run == keep_run or (only_run is not None and run != only_run):
@@ -137,8 +137,8 @@ def sweep(
                 signer=signer,
                 source=source,
             )
-            if sent.actual.status == 200:
+            if sent.answer.status == 200:
                 result.cancelled += 1
-            elif sent.actual.code != -2011:
+            elif sent.answer.code != -2011:
                 result.failed += 1
     return result

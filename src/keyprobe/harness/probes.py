@@ -1,6 +1,6 @@
 """The probe catalogue. A probe is data: which endpoint it calls with which parameters, the
 permission it needs, whether it changes state, what "allowed" looks like, and (for auth
-probes) what it does wrong on purpose. Adding a probe is one entry in ``CATALOGUE``."""
+probes) which deliberate fault it makes. Adding a probe is one entry in ``CATALOGUE``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 from faker import Faker
 
 from keyprobe.binance.endpoints import Endpoint, endpoint
-from keyprobe.binance.errors import message
+from keyprobe.binance.errors import OK, Outcome, message
 from keyprobe.binance.permissions import Permission
-from keyprobe.harness.market import OrderRecipe
+from keyprobe.cells import Verdict
+from keyprobe.harness.faults import FAULTS, Fault
+from keyprobe.harness.order_recipe import OrderRecipe
 
 
 class Category(StrEnum):
@@ -35,41 +37,12 @@ CATEGORY_HELP: dict[Category, str] = {
 }
 
 
-class Attack(StrEnum):
-    """The one thing an auth probe gets wrong on purpose (reference §5.5: one at a time)."""
-
-    NONE = "none"
-    NO_KEY_HEADER = "no_key_header"
-    MALFORMED_KEY = "malformed_key"
-    UNKNOWN_KEY = "unknown_key"
-    WRONG_SECRET = "wrong_secret"  # noqa: S105 - a probe name, not a password
-    STALE_TIMESTAMP = "stale_timestamp"
-    FUTURE_TIMESTAMP = "future_timestamp"
-    FOREIGN_ADDRESS = "foreign_address"
-
-
 class Setup(StrEnum):
     """Something a probe needs on the target before it runs."""
 
     NONE = "none"
     # Place a resting LIMIT_MAKER order with the probe's own key (it is cancelled in teardown).
     OWN_ORDER = "own_order"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A (status, code) pair, with the message where the reference documents it
-    (``message`` is a prefix: spot may append details such as the caller's IP)."""
-
-    status: int
-    code: int | None = None
-    message: str | None = None
-
-    def label(self) -> str:
-        return f"({self.status}, {'-' if self.code is None else self.code})"
-
-
-OK = Outcome(200)
 
 
 def known(code: int, variant: int = 0, status: int = 400) -> Outcome:
@@ -93,7 +66,7 @@ class ProbeContext:
 
 ParamsBuilder = Callable[[ProbeContext], list[tuple[str, str]]]
 # Extra judgement of a 200 answer (apiRestrictions read-back); returns (verdict, reason) or None.
-Inspector = Callable[[Any, frozenset[Permission], bool], tuple[str, str] | None]
+Inspector = Callable[[Any, frozenset[Permission], bool], tuple[Verdict, str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +83,7 @@ class Probe:
     needs: tuple[Permission, ...] | None = None
     # What "the request got past authentication and authorization" looks like.
     allowed: Outcome = OK
-    attack: Attack = Attack.NONE
+    fault: Fault = Fault.NONE
     setup: Setup = Setup.NONE
     # Cancels every open order of the account on the symbol: refused on a shared account.
     cancels_all: bool = False
@@ -210,25 +183,26 @@ def _transfer(ctx: ProbeContext) -> list[tuple[str, str]]:
 
 def _restrictions_diff(
     body: Any, declared: frozenset[Permission], ip_bound: bool
-) -> tuple[str, str] | None:
+) -> tuple[Verdict, str] | None:
     """The mainnet audit: the flags the exchange reports against the declared ones."""
     if not isinstance(body, dict):
-        return ("MISMATCH", "apiRestrictions did not answer with an object")
+        return (Verdict.MISMATCH, "apiRestrictions did not answer with an object")
     granted = {p for p in Permission if body.get(p.value) is True}
     extra = sorted(granted - declared)
     missing = sorted(declared - granted)
     if extra:
-        return ("LEAK", f"apiRestrictions grants undeclared {', '.join(extra)}")
+        return (Verdict.LEAK, f"apiRestrictions grants undeclared {', '.join(extra)}")
     if ip_bound and body.get("ipRestrict") is False:
-        return ("LEAK", "declared IP-bound, but apiRestrictions says ipRestrict=false")
+        return (Verdict.LEAK, "declared IP-bound, but apiRestrictions says ipRestrict=false")
     if missing:
-        return ("MISSING", f"apiRestrictions lacks declared {', '.join(missing)}")
+        return (Verdict.MISSING, f"apiRestrictions lacks declared {', '.join(missing)}")
     return None
 
 
-def _auth(name: str, attack: Attack, description: str) -> Probe:
+def _auth(fault: Fault) -> Probe:
     # Every auth probe reads the account: a signed USER_DATA request with no side effects.
-    return Probe(name, Category.AUTH, "account", _account, description, attack=attack)
+    spec = FAULTS[fault]
+    return Probe(spec.probe, Category.AUTH, "account", _account, spec.description, fault=fault)
 
 
 CATALOGUE: tuple[Probe, ...] = (
@@ -337,18 +311,8 @@ CATALOGUE: tuple[Probe, ...] = (
         "GET /sapi/v1/account/apiRestrictions, diffed against the declared flags",
         inspect=_restrictions_diff,
     ),
-    # -- auth
-    _auth("missing_key_header", Attack.NO_KEY_HEADER, "signed request without X-MBX-APIKEY"),
-    _auth("malformed_key", Attack.MALFORMED_KEY, "X-MBX-APIKEY of the wrong shape"),
-    _auth("unknown_key", Attack.UNKNOWN_KEY, "a well-formed key the target does not know"),
-    _auth("wrong_secret", Attack.WRONG_SECRET, "signed with a different secret / private key"),
-    _auth("stale_timestamp", Attack.STALE_TIMESTAMP, "timestamp older than recvWindow"),
-    _auth("future_timestamp", Attack.FUTURE_TIMESTAMP, "timestamp 1000 ms or more ahead"),
-    _auth(
-        "foreign_address",
-        Attack.FOREIGN_ADDRESS,
-        "sent from another source address (refused when the key is IP-bound)",
-    ),
+    # -- auth: one per deliberate fault, in the order of keyprobe.harness.faults
+    *(_auth(fault) for fault in FAULTS),
 )
 
 BY_NAME: dict[str, Probe] = {p.name: p for p in CATALOGUE}

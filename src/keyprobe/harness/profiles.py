@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from keyprobe.binance.errors import Outcome
 from keyprobe.binance.permissions import PERMISSION_NAMES, Permission
 from keyprobe.binance.signing import KEY_TYPES, KeyType
 
@@ -34,15 +35,6 @@ class KeyKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ExpectOverride:
-    """A per-cell override of the derived expectation (``[profiles.X.expect]``)."""
-
-    status: int
-    code: int | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     key_type: KeyType
@@ -50,7 +42,8 @@ class Profile:
     ip_whitelist: tuple[str, ...] | None = None
     kind: KeyKind = KeyKind.REGISTERED
     description: str = ""
-    expect: Mapping[str, ExpectOverride] = field(default_factory=dict)
+    # Per-probe overrides of the derived expectation (``[profiles.NAME.expect]``).
+    expect: Mapping[str, Outcome] = field(default_factory=dict)
 
     def has(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -156,12 +149,10 @@ def _parse_profile(path: Path, name: str, table: Any, probe_names: Collection[st
     )
 
 
-def _parse_expect(
-    where: str, table: Any, probe_names: Collection[str]
-) -> dict[str, ExpectOverride]:
+def _parse_expect(where: str, table: Any, probe_names: Collection[str]) -> dict[str, Outcome]:
     if not isinstance(table, dict):
         raise ProfilesFileError(f"{where}: field 'expect': must be a table of probe = {{...}}")
-    overrides: dict[str, ExpectOverride] = {}
+    overrides: dict[str, Outcome] = {}
     for probe, value in table.items():
         field_name = f"expect.{probe}"
         if probe not in probe_names:
@@ -190,5 +181,5 @@ def _parse_expect(
         message = value.get("message")
         if message is not None and not isinstance(message, str):
             raise ProfilesFileError(f"{where}: field '{field_name}.message': must be a string")
-        overrides[probe] = ExpectOverride(status, code, message)
+        overrides[probe] = Outcome(status, code, message)
     return overrides

@@ -79,6 +79,8 @@ def _answer(raw: Any, where: str, field: str) -> Answer | None:
 
 
 def parse_cells(data: Any, source: str = "matrix.json") -> list[MatrixCell]:
+    if isinstance(data, dict) and data.get("schema") == 1:
+        data = data.get("cells")  # matrix.json schema 1 (keyprobe.cells)
     if not isinstance(data, list):
         raise MatrixError(f"{source}: expected a JSON list of cells, got {type(data).__name__}")
     cells = []

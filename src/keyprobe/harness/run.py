@@ -21,8 +21,9 @@ from keyprobe.binance.signing import (
     generate_key_material,
     load_signer,
 )
+from keyprobe.binance.timing import wall_ms
 from keyprobe.harness.budget import RateBudget, budget_path
-from keyprobe.harness.client import ServerClock, Wire, wall_ms
+from keyprobe.harness.client import ServerClock, Wire
 from keyprobe.harness.credentials import (
     BadSecrets,
     Credentials,
@@ -30,8 +31,9 @@ from keyprobe.harness.credentials import (
     from_env,
     generate,
 )
-from keyprobe.harness.market import MarketError, OrderRecipe, recipe_from
-from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Probe
+from keyprobe.harness.faults import DEFAULT_RECV_WINDOW_MS
+from keyprobe.harness.order_recipe import MarketError, OrderRecipe, recipe_from
+from keyprobe.harness.probes import PROBE_NAMES
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.targets import Capabilities, Target
@@ -142,7 +144,8 @@ def _process_faker() -> Faker:
 
 
 class Run:
-    """The run as one process sees it: RunInfo plus live connections and parsed profiles."""
+    """The run as one process sees it: RunInfo plus live connections and parsed profiles.
+    It is the ``CheckEnv`` every check of this process runs in."""
 
     def __init__(self, info: RunInfo, profiles: list[Profile]) -> None:
         self.info = info
@@ -159,8 +162,25 @@ class Run:
         return self.info.target
 
     @property
-    def probes(self) -> tuple[Probe, ...]:
-        return CATALOGUE
+    def run_id(self) -> str:
+        return self.info.run_id
+
+    @property
+    def recipe(self) -> OrderRecipe | None:
+        return self.info.facts.recipe
+
+    @property
+    def broken(self) -> str | None:
+        """Why the target cannot be used (every cell is then BROKEN with it), or None."""
+        return self.info.facts.broken
+
+    @property
+    def foreign_address(self) -> str | None:
+        return self.info.target.foreign_address
+
+    @property
+    def recv_window_ms(self) -> int:
+        return self.info.options.recv_window or DEFAULT_RECV_WINDOW_MS
 
     @property
     def wire(self) -> Wire:
@@ -272,24 +292,24 @@ def measure_facts(target: Target, options: Options) -> Facts:
             # the offset was off by up to half a minute. Measure again once the wait is over.
             if received_at - sent_at <= MAX_TIME_RTT_MS:
                 break
-        body = time_sent.actual.body
-        if time_sent.actual.status != 200 or not isinstance(body, dict) or "serverTime" not in body:
+        body = time_sent.answer.body
+        if time_sent.answer.status != 200 or not isinstance(body, dict) or "serverTime" not in body:
             facts.broken = _broken(
-                "GET /api/v3/time", time_sent.actual.error, time_sent.actual.status, target
+                "GET /api/v3/time", time_sent.answer.error, time_sent.answer.status, target
             )
             return facts
         clock.update(int(body["serverTime"]), sent_at, received_at)
         facts.offset_ms = clock.offset_ms
         info = wire.call("exchangeInfo", [("symbol", options.symbol)], source=source)
-        if info.actual.status != 200 or not isinstance(info.actual.body, dict):
+        if info.answer.status != 200 or not isinstance(info.answer.body, dict):
             facts.broken = _broken(
                 f"GET /api/v3/exchangeInfo?symbol={options.symbol}",
-                info.actual.error,
-                info.actual.status,
+                info.answer.error,
+                info.answer.status,
                 target,
             )
             return facts
-        for limit in info.actual.body.get("rateLimits", []):
+        for limit in info.answer.body.get("rateLimits", []):
             if limit.get("rateLimitType") == "REQUEST_WEIGHT":
                 interval = str(limit.get("interval", "MINUTE"))
                 num = int(limit.get("intervalNum", 1))
@@ -297,18 +317,18 @@ def measure_facts(target: Target, options: Options) -> Facts:
                 facts.weight_window_ms = num * _UNIT_MS.get(interval, 60_000)
                 facts.weight_header = f"x-mbx-used-weight-{num}{interval[:1]}".lower()
         price = wire.call("tickerPrice", [("symbol", options.symbol)], source=source)
-        price_body = price.actual.body
-        if price.actual.status != 200 or not isinstance(price_body, dict):
+        price_body = price.answer.body
+        if price.answer.status != 200 or not isinstance(price_body, dict):
             facts.broken = _broken(
                 f"GET /api/v3/ticker/price?symbol={options.symbol}",
-                price.actual.error,
-                price.actual.status,
+                price.answer.error,
+                price.answer.status,
                 target,
             )
             return facts
         try:
             facts.recipe = recipe_from(
-                info.actual.body, options.symbol, str(price_body.get("price"))
+                info.answer.body, options.symbol, str(price_body.get("price"))
             )
         except (MarketError, ArithmeticError, ValueError) as exc:
             facts.broken = f"{target.label}: cannot build a safe order: {exc}"

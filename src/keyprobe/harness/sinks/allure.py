@@ -1,6 +1,6 @@
-"""Allure, behind one facade: labels, parameters, severity and the redacted exchanges of a
-cell, plus the results-folder files written once by the controller. Without allure-pytest
-installed every function is a no-op."""
+"""The Allure sink, behind one facade: labels, parameters, severity and the redacted exchanges
+of a check, plus the results-folder files written once by the controller. Without
+allure-pytest installed every function is a no-op."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keyprobe.harness import allure_meta
+from keyprobe.cells import Verdict
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
+from keyprobe.harness.sinks import allure_files
+
+if TYPE_CHECKING:
+    from keyprobe.harness.check import CheckInput, CheckResult
 
 allure: Any
 try:
@@ -20,13 +24,6 @@ try:
     allure = importlib.import_module("allure")
 except ImportError:  # pragma: no cover - allure-pytest is a dependency, but stay optional
     allure = None
-
-_SEVERITY = {
-    "LEAK": "blocker",
-    "MISSING": "critical",
-    "MISMATCH": "normal",
-    "BROKEN": "normal",
-}
 
 
 class _Shown:
@@ -95,15 +92,15 @@ def check_step(verdict_name: str, reason: str) -> None:
         allure.attach(reason, name="verdict", attachment_type=allure.attachment_type.TEXT)
 
 
-def verdict(name: str, expected_status: int | None) -> None:
+def verdict(value: Verdict, expected_status: int | None) -> None:
     """One severity per cell (Allure keeps every label it is given): a failing verdict's own
     (a LEAK is a blocker); for a passing cell, what its failure would mean — a leak where a
     refusal is expected (blocker), a missing permission where an answer is (critical)."""
     if allure is None:
         return
-    severity = _SEVERITY.get(name)
+    severity = value.severity
     if severity is not None:
-        allure.dynamic.tag(name)
+        allure.dynamic.tag(value.value)
     elif expected_status is not None:
         severity = "blocker" if expected_status >= 400 else "critical"
     if severity is not None:
@@ -130,9 +127,39 @@ def prepare_results_dir(results: Path, environment: Mapping[str, object]) -> Non
     results.mkdir(parents=True, exist_ok=True)
     redacted = {k: None if v is None else REDACTOR.text(str(v)) for k, v in environment.items()}
     (results / "environment.properties").write_text(
-        allure_meta.environment_properties(redacted), encoding="utf-8"
+        allure_files.environment_properties(redacted), encoding="utf-8"
     )
-    (results / "categories.json").write_text(allure_meta.categories_json(), encoding="utf-8")
-    executor = allure_meta.executor_json(os.environ)
+    (results / "categories.json").write_text(allure_files.categories_json(), encoding="utf-8")
+    executor = allure_files.executor_json(os.environ)
     if executor is not None:
         (results / "executor.json").write_text(REDACTOR.text(executor), encoding="utf-8")
+
+
+def start(check: CheckInput, target: str) -> None:
+    """Label the test before the check runs, so that even a crash shows which cell it was."""
+    profile, probe = check.profile, check.probe
+    label_cell(
+        profile.name,
+        profile.key_type.value,
+        probe.name,
+        probe.category.value,
+        target,
+        probe.description,
+    )
+
+
+def finish(result: CheckResult) -> None:
+    """The check's exchanges, its expectation, severity and verdict step."""
+    for step in result.steps:
+        attach_exchange(step.title, step.record)
+    expected = result.expectation.outcome if result.expectation else None
+    if result.expectation is not None and expected is not None:
+        expectation(
+            result.input.profile.name,
+            result.input.probe.name,
+            expected.status,
+            expected.code,
+            result.expectation.why,
+        )
+    verdict(result.verdict, expected.status if expected else None)
+    check_step(result.verdict.value, REDACTOR.text(result.reason))

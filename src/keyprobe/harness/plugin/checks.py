@@ -1,0 +1,132 @@
+"""The suites' side of the plugin, in every process: the ``probe_cell`` parametrization, the
+``keyprobe_check`` fixture (a thin adapter from a test to ``harness.check``) and the report
+choke point that redacts every text before pytest, xdist, JUnit or Allure sees it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from keyprobe.cells import Verdict
+from keyprobe.harness.check import CheckInput, CheckResult, run_check
+from keyprobe.harness.orders import Ledger
+from keyprobe.harness.plugin.roles import ensure_run
+from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category
+from keyprobe.harness.redaction import REDACTOR
+from keyprobe.harness.run import Run, seeded_faker
+from keyprobe.harness.sinks import allure
+from keyprobe.harness.sinks.matrix import CELL_PROPERTY
+
+log = logging.getLogger("keyprobe.plugin")
+
+ORDERS_GROUP = "keyprobe-orders"
+
+
+@dataclass(frozen=True, slots=True)
+class CellRef:
+    """The parameter of a suite test: which profile runs which probe."""
+
+    profile: str
+    probe: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.profile}-{self.probe}"
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+class TargetBroken(Exception):
+    """Infrastructure, not a permission verdict: Allure and pytest show it as broken."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "probe_cell" not in metafunc.fixturenames:
+        return
+    run = ensure_run(metafunc.config)
+    categories = {
+        Category(m.name) for m in metafunc.definition.iter_markers() if m.name in set(Category)
+    }
+    grouped = metafunc.config.pluginmanager.hasplugin("xdist")
+    params = []
+    for profile in run.profiles:
+        for probe in CATALOGUE:
+            if categories and probe.category not in categories:
+                continue
+            cell = CellRef(profile.name, probe.name)
+            # Cells that place or cancel orders share accounts (cancel-all takes every open
+            # order of the account): under xdist they all run on one worker, in order.
+            marks = (
+                [pytest.mark.xdist_group(ORDERS_GROUP)] if grouped and probe.touches_orders else []
+            )
+            params.append(pytest.param(cell, id=cell.id, marks=marks))
+    metafunc.parametrize("probe_cell", params)
+
+
+@pytest.fixture(scope="session")
+def keyprobe_run(request: pytest.FixtureRequest) -> Run:
+    """The run: target, profiles, credentials and session facts."""
+    return ensure_run(request.config)
+
+
+@pytest.fixture
+def keyprobe_check(
+    request: pytest.FixtureRequest, keyprobe_run: Run
+) -> Iterator[Callable[[CellRef], CheckResult]]:
+    """Runs one cell, feeds its result to the sinks and turns its verdict into the test
+    outcome; cancels in teardown any order the cell placed."""
+    run = keyprobe_run
+    ledger = Ledger(run.wire, run.target.source_address)
+
+    def check(cell: CellRef) -> CheckResult:
+        __tracebackhide__ = True
+        inputs = CheckInput(run.by_name[cell.profile], BY_NAME[cell.probe])
+        allure.start(inputs, run.target.name)
+        fake = seeded_faker(run.info.seed, request.node.nodeid)
+        result = run_check(run, inputs, fake, ledger)
+        for step in result.steps:
+            log.info("%s: %s", step.title, step.record.to_json())
+        allure.finish(result)
+        record = result.cell()
+        request.node.user_properties.append((CELL_PROPERTY, record.to_json()))
+        _to_outcome(cell, record.verdict, record.reason)
+        return result
+
+    yield check
+    if run.target.caps.state_changes and run.broken is None:
+        left = ledger.close()
+        if left:
+            pytest.fail(f"could not cancel {len(left)} order(s) placed by this cell", pytrace=False)
+
+
+def _to_outcome(cell: CellRef, verdict: Verdict, reason: str) -> None:
+    __tracebackhide__ = True
+    if verdict is Verdict.SKIPPED:
+        pytest.skip(reason)
+    if verdict is Verdict.BROKEN:
+        raise TargetBroken(f"BROKEN: {cell.id}: {reason}")
+    if verdict is not Verdict.PASS:
+        pytest.fail(f"{verdict.value}: {cell.id}: {reason}", pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """The report choke point: BROKEN without a traceback, and every text redacted before
+    the terminal, JUnit, xdist or Allure sees it."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(TargetBroken):
+        report.longrepr = str(call.excinfo.value)
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        redacted = REDACTOR.text(text)
+        if redacted != text:
+            report.longrepr = redacted
+    report.sections = [(title, REDACTOR.text(body)) for title, body in report.sections]

@@ -1,0 +1,177 @@
+"""What exists only in the controlling process (or a single process): starting the run,
+sweeping orders left by earlier runs, the Allure environment, handing the run to xdist
+workers, gathering every cell into the matrix, and the end of the run (sweep, matrix.json,
+run.json, the terminal grid). Registered as one plugin object, ``Controller``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import keyprobe
+from keyprobe.cells import Cell, write_atomically
+from keyprobe.harness.credentials import Credentials
+from keyprobe.harness.orders import new_run_id, sweep
+from keyprobe.harness.plugin import options as opts
+from keyprobe.harness.plugin.embedded import embedded_emulator
+from keyprobe.harness.probes import CATALOGUE
+from keyprobe.harness.profiles import KeyKind, ProfilesFileError
+from keyprobe.harness.run import Run, RunError, RunInfo, load_run_profiles, prepare_run
+from keyprobe.harness.sinks import allure, allure_files, terminal
+from keyprobe.harness.sinks.matrix import CELL_PROPERTY, Matrix
+from keyprobe.harness.targets import TargetError, resolve_target
+
+log = logging.getLogger("keyprobe.plugin")
+
+PLUGIN_NAME = "keyprobe-controller"
+
+
+def start_run(config: pytest.Config) -> Run:
+    """Validate, make keys, start or reach the target, sweep what earlier runs left."""
+    options = opts.options_of(config)
+    try:
+        profiles = load_run_profiles(options.profiles)
+        target = resolve_target(
+            options.target,
+            allow_mainnet=options.allow_mainnet,
+            capabilities=options.capabilities,
+            egress_address=options.egress_address,
+        )
+        assert options.seed is not None  # noqa: S101 - options_of always sets it
+        info = prepare_run(
+            options,
+            target,
+            profiles,
+            run_id=new_run_id(),
+            seed=options.seed,
+            start_emulator=embedded_emulator(config),
+        )
+    except (ProfilesFileError, TargetError, RunError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    run = Run(info, profiles)
+    config.add_cleanup(run.close)
+    if run.broken is None and info.target.caps.state_changes:
+        swept = sweep(
+            run.wire,
+            order_keys(run),
+            source=info.target.source_address,
+            keep_run=info.run_id,
+        )
+        if swept.cancelled:
+            log.warning("swept %d open order(s) left by earlier keyprobe runs", swept.cancelled)
+    return run
+
+
+def order_keys(run: Run) -> dict[str, Credentials]:
+    """Keys that may hold keyprobe orders: registered profiles whose secrets we have."""
+    keys: dict[str, Credentials] = {}
+    for profile in run.profiles:
+        if profile.kind is not KeyKind.REGISTERED:
+            continue
+        try:
+            keys[profile.name] = run.credentials(profile)
+        except LookupError:
+            continue
+    return keys
+
+
+def environment(run: Run) -> dict[str, Any]:
+    """The run's facts for Allure's Environment widget (and run.json): the seed reproduces
+    the generated data with --seed."""
+    info = run.info
+    entries: dict[str, Any] = dict(
+        allure_files.environment_entries(
+            target=info.target.name,
+            base_url=info.target.base_url or "",
+            flavor="exchange" if info.target.embedded else None,
+            server_time_offset_ms=None if info.facts.broken else info.facts.offset_ms,
+            keyprobe_version=keyprobe.__version__,
+            python_version=platform.python_version(),
+            profiles=len(run.profiles),
+            probes=len(CATALOGUE),
+        )
+    )
+    entries["Seed"] = info.seed
+    entries["Run"] = info.run_id
+    entries["Profiles file"] = info.profiles_path
+    return entries
+
+
+def _target_text(info: RunInfo) -> str:
+    url = info.target.base_url
+    return info.target.name if url == info.target.name else f"{info.target.name} ({url})"
+
+
+class Controller:
+    """The controlling process's part of the run."""
+
+    def __init__(self, config: pytest.Config, run: Run) -> None:
+        self.config = config
+        self.run = run
+        self.matrix = Matrix([p.name for p in run.profiles], [p.name for p in CATALOGUE])
+
+    def prepare_results(self, results_dir: str) -> None:
+        """Before any worker starts: an empty Allure results folder with the environment."""
+        if opts.runs_tests(self.config):
+            allure.prepare_results_dir(Path(results_dir), environment(self.run))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: hand the run (incl. generated key material) to a worker, in memory; and
+        the grouping of order cells, which a worker cannot derive from its own command line."""
+        node.workerinput[opts.WORKERINPUT_KEY] = self.run.info.to_workerinput()
+        node.workerinput[opts.LOADGROUP_KEY] = self.config.option.dist == "loadgroup"
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        info = self.run.info
+        lines = [
+            f"keyprobe {keyprobe.__version__}: target {_target_text(info)}, "
+            f"{len(self.run.profiles)} profiles x {len(CATALOGUE)} probes, run {info.run_id}",
+            f"keyprobe seed: {info.seed} (reproduce the generated data with --seed {info.seed})",
+            f"keyprobe profiles: {info.profiles_path}",
+        ]
+        if info.facts.broken:
+            lines.append(f"keyprobe: TARGET UNAVAILABLE: {info.facts.broken}")
+        return lines
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Every cell, including those xdist workers send back with their reports."""
+        for name, value in report.user_properties:
+            if name == CELL_PROPERTY:
+                self.matrix.add(Cell.from_json(str(value)))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        run = self.run
+        if run.target.caps.state_changes and run.broken is None:
+            # The safety net behind per-test teardown: nothing of this run stays open.
+            sweep(run.wire, order_keys(run), source=run.target.source_address, only_run=run.run_id)
+        if not opts.runs_tests(self.config) or not len(self.matrix):
+            return  # keep the last real run's matrix
+        reports = opts.reports_dir(self.config)
+        self.matrix.write(reports / "matrix.json")
+        summary = {
+            "target": run.info.target.name,
+            "base_url": run.info.target.base_url,
+            "seed": run.info.seed,
+            "run_id": run.run_id,
+            "profiles": run.info.profiles_path,
+            "counts": self.matrix.counts(),
+            # A Ctrl-C'd run still writes what it saw; this says the matrix is partial.
+            "interrupted": exitstatus == pytest.ExitCode.INTERRUPTED,
+            "exit_status": int(exitstatus),
+        }
+        write_atomically(reports / "run.json", json.dumps(summary, indent=2) + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if not len(self.matrix):
+            return
+        terminalreporter.write_sep("=", "keyprobe matrix (probes x profiles)")
+        width = max(80, int(terminalreporter._tw.fullwidth))
+        for line in terminal.render(self.matrix, width):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"matrix: {opts.reports_dir(config) / 'matrix.json'}")

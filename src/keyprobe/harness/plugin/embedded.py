@@ -1,0 +1,41 @@
+"""The one crossing between the rooms (DESIGN.md): the harness does not import the emulator,
+except here, where the default target — the embedded emulator — is started for a run."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyprobe.binance.signing import KeyMaterial
+from keyprobe.harness.credentials import Credentials
+from keyprobe.harness.profiles import Profile
+from keyprobe.harness.run import StartEmulator
+
+
+def embedded_emulator(config: pytest.Config) -> StartEmulator:
+    """A function that starts the emulator on 127.0.0.1 (any free port) with the run's
+    generated keys registered, stops it when the session ends, and returns its base URL."""
+
+    def start(keys: list[tuple[Profile, Credentials, KeyMaterial]]) -> str:
+        from keyprobe.emulator.app import Emulator
+        from keyprobe.emulator.keys import KeyRecord
+        from keyprobe.emulator.server import EmulatorServer
+
+        emulator = Emulator(flavor="exchange")
+        for profile, creds, material in keys:
+            emulator.keys.register(
+                KeyRecord.create(
+                    creds.api_key,
+                    profile.key_type,
+                    material.public,
+                    sorted(profile.permissions),
+                    ip_whitelist=None
+                    if profile.ip_whitelist is None
+                    else list(profile.ip_whitelist),
+                )
+            )
+        server = EmulatorServer(emulator, host="127.0.0.1", port=0)
+        url = server.start()
+        config.add_cleanup(server.stop)
+        return url
+
+    return start

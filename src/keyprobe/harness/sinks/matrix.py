@@ -1,0 +1,57 @@
+"""The matrix sink: every cell of the run, gathered in the controlling process (xdist workers
+send theirs with their test reports), ordered as declared, and written to ``matrix.json``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from keyprobe.cells import Cell, dumps_matrix, write_atomically
+
+# The user property under which a test report carries its cell (Cell.to_json).
+CELL_PROPERTY = "keyprobe_cell"
+
+
+class Matrix:
+    """Cells keyed by profile × probe × transport, in the declared profile and probe order."""
+
+    def __init__(self, profile_order: Sequence[str] = (), probe_order: Sequence[str] = ()) -> None:
+        self._cells: dict[tuple[str, str, str], Cell] = {}
+        self._profiles = list(profile_order)
+        self._probes = list(probe_order)
+
+    def add(self, cell: Cell) -> None:
+        self._cells[cell.key] = cell
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def get(self, profile: str, probe: str, transport: str = "rest") -> Cell | None:
+        return self._cells.get((profile, probe, transport))
+
+    def _ordered(self, seen: Iterable[str], order: list[str]) -> list[str]:
+        rank = {name: i for i, name in enumerate(order)}
+        return sorted(set(seen), key=lambda n: (rank.get(n, len(rank)), n))
+
+    def profiles(self) -> list[str]:
+        return self._ordered((c.profile for c in self._cells.values()), self._profiles)
+
+    def probes(self) -> list[str]:
+        return self._ordered((c.probe for c in self._cells.values()), self._probes)
+
+    def cells(self) -> list[Cell]:
+        probe_rank = {n: i for i, n in enumerate(self.probes())}
+        profile_rank = {n: i for i, n in enumerate(self.profiles())}
+        return sorted(
+            self._cells.values(),
+            key=lambda c: (profile_rank[c.profile], probe_rank[c.probe], c.transport),
+        )
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for cell in self._cells.values():
+            out[cell.verdict.value] = out.get(cell.verdict.value, 0) + 1
+        return out
+
+    def write(self, path: Path) -> None:
+        write_atomically(path, dumps_matrix(self.cells()))
