@@ -1,5 +1,6 @@
 """The ``keyprobe`` command: ``keyprobe emulator`` serves the local exchange; ``keyprobe report``
-builds the Allure HTML and the permission-matrix page from a run's results."""
+builds the Allure HTML and the permission-matrix page from a run's results; ``keyprobe gate``
+judges a finished run (exit 0 proved, 1 a key is wrong, 3 unproven, 4 unreadable)."""
 
 from __future__ import annotations
 
@@ -170,17 +171,79 @@ def _run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "gate",
+        help="judge a finished run: exit 0 proved, 1 LEAK/MISSING, 3 unproven, 4 unreadable",
+        description="Judge reports/matrix.json (and run.json beside it). Exit 0: every "
+        "declared profile got a verdict, no LEAK or MISSING, BROKEN within --max-broken. "
+        "1: a cell is LEAK or MISSING (a key is wrong). 3: the run did not prove enough (a "
+        "profile without a verdict, too many BROKEN, too few verdicts, an interrupted run). "
+        "4: the file is missing or unreadable. Prints one summary line, then one per profile.",
+    )
+    p.add_argument(
+        "matrix",
+        nargs="?",
+        type=Path,
+        default=Path("reports/matrix.json"),
+        help="the run's matrix.json (default reports/matrix.json)",
+    )
+    p.add_argument(
+        "--run-json", type=Path, default=None, help="run.json (default: beside the matrix)"
+    )
+    p.add_argument(
+        "--max-broken",
+        type=int,
+        default=0,
+        metavar="N",
+        help="BROKEN cells allowed before the run counts as unproven (default 0)",
+    )
+    p.add_argument(
+        "--min-verdicts",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fewest judged cells (pass, LEAK, MISSING, MISMATCH) for a proof (default 1)",
+    )
+
+
+def _run_gate(args: argparse.Namespace) -> int:
+    import os
+
+    from keyprobe.gate import EXIT_UNREADABLE, gate, profile_lines
+
+    if args.max_broken < 0 or args.min_verdicts < 0:
+        print("keyprobe gate: --max-broken and --min-verdicts must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
+    result = gate(
+        args.matrix, args.run_json, max_broken=args.max_broken, min_verdicts=args.min_verdicts
+    )
+    stream = sys.stderr if result.code == EXIT_UNREADABLE else sys.stdout
+    print(f"keyprobe gate: {result.summary}", file=stream)
+    for line in profile_lines(result):
+        print(line)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # Workflow annotations: each failed cell shows on the run's summary page.
+        for cell in result.failures:
+            level = "error" if cell.verdict.value in ("LEAK", "MISSING") else "warning"
+            print(f"::{level}::{cell.verdict.value} {cell.profile} x {cell.probe}: {cell.reason}")
+    return result.code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="keyprobe", description=__doc__)
     parser.add_argument("--version", action="version", version=f"keyprobe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _emulator_parser(sub)
     _report_parser(sub)
+    _gate_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
     if args.command == "report":
         return _run_report(args)
+    if args.command == "gate":
+        return _run_gate(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

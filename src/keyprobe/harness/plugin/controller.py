@@ -160,6 +160,8 @@ class Controller:
             "seed": run.info.seed,
             "run_id": run.run_id,
             "profiles": run.info.profiles_path,
+            # keyprobe gate: a declared profile without a judged cell means nothing was proved.
+            "declared_profiles": [p.name for p in run.profiles],
             "counts": self.matrix.counts(),
             # A Ctrl-C'd run still writes what it saw; this says the matrix is partial.
             "interrupted": exitstatus == pytest.ExitCode.INTERRUPTED,
