@@ -23,8 +23,6 @@ from keyprobe.harness.sinks.matrix import CELL_PROPERTY
 
 log = logging.getLogger("keyprobe.plugin")
 
-ORDERS_GROUP = "keyprobe-orders"
-
 
 @dataclass(frozen=True, slots=True)
 class CellRef:
@@ -52,19 +50,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     categories = {
         Category(m.name) for m in metafunc.definition.iter_markers() if m.name in set(Category)
     }
-    grouped = metafunc.config.pluginmanager.hasplugin("xdist")
     params = []
     for profile in run.profiles:
         for probe in CATALOGUE:
             if categories and probe.category not in categories:
                 continue
             cell = CellRef(profile.name, probe.name)
-            # Cells that place or cancel orders share accounts (cancel-all takes every open
-            # order of the account): under xdist they all run on one worker, in order.
-            marks = (
-                [pytest.mark.xdist_group(ORDERS_GROUP)] if grouped and probe.touches_orders else []
-            )
-            params.append(pytest.param(cell, id=cell.id, marks=marks))
+            # Under xdist, cells that place or cancel orders run on one worker, in order: the
+            # controller's scheduler groups them by this id (plugin/scheduling.py).
+            params.append(pytest.param(cell, id=cell.id))
     metafunc.parametrize("probe_cell", params)
 
 

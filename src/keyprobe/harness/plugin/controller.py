@@ -19,6 +19,7 @@ from keyprobe.harness.credentials import Credentials
 from keyprobe.harness.orders import new_run_id, sweep
 from keyprobe.harness.plugin import options as opts
 from keyprobe.harness.plugin.embedded import embedded_emulator
+from keyprobe.harness.plugin.scheduling import make_scheduler
 from keyprobe.harness.probes import CATALOGUE
 from keyprobe.harness.profiles import KeyKind, ProfilesFileError
 from keyprobe.harness.run import Run, RunError, RunInfo, load_run_profiles, prepare_run
@@ -29,6 +30,7 @@ from keyprobe.harness.targets import TargetError, resolve_target
 log = logging.getLogger("keyprobe.plugin")
 
 PLUGIN_NAME = "keyprobe-controller"
+ORDER_PROBES = frozenset(p.name for p in CATALOGUE if p.touches_orders)
 
 
 def start_run(config: pytest.Config) -> Run:
@@ -122,10 +124,13 @@ class Controller:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """xdist: hand the run (incl. generated key material) to a worker, in memory; and
-        the grouping of order cells, which a worker cannot derive from its own command line."""
+        """xdist: hand the run (incl. generated key material) to a worker, in memory."""
         node.workerinput[opts.WORKERINPUT_KEY] = self.run.info.to_workerinput()
-        node.workerinput[opts.LOADGROUP_KEY] = self.config.option.dist == "loadgroup"
+
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any | None:
+        """xdist: order cells on one worker, one after another (scheduling.py says why)."""
+        return make_scheduler(config, log, lambda probe: probe in ORDER_PROBES)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         info = self.run.info

@@ -15,8 +15,6 @@ from keyprobe.harness.targets import CAPABILITY_SETS
 ARMING_FLAG = "KEYPROBE_SUITES"
 # Where the controller hands the run to an xdist worker (config.workerinput).
 WORKERINPUT_KEY = "keyprobe"
-# Whether the controller schedules order cells by xdist group (a worker must then tag them).
-LOADGROUP_KEY = "keyprobe_loadgroup"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

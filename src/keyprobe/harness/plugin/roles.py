@@ -28,9 +28,6 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet_http_loggers()
     if not opts.armed(config):
         return
-    # xdist's default "load" ignores xdist_group; "loadgroup" is "load" plus the groups.
-    if getattr(config.option, "dist", None) == "load":
-        config.option.dist = "loadgroup"
     controller = None
     if opts.is_worker(config):
         worker = Worker(config)

@@ -1,0 +1,48 @@
+"""Order cells of one account never overlap under xdist: cancel-all takes every open order of
+the account, so a cancel-all running beside another cell's setup order cancels it (that cell
+then answers 400/-2011 and is judged MISMATCH). Read from the Allure results of a real
+``pytest suites/ -n 2`` run: which process ran each cell, and when."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from keyprobe.harness.probes import CATALOGUE
+from tests.harness.conftest import copy_suites
+
+ORDER_PROBES = {p.name for p in CATALOGUE if p.touches_orders}
+PROFILES = """
+[profiles.a]
+key_type = "hmac"
+permissions = ["enableReading", "enableSpotAndMarginTrading"]
+
+[profiles.b]
+key_type = "ed25519"
+permissions = ["enableReading", "enableSpotAndMarginTrading"]
+"""
+
+
+def _label(result: dict, name: str) -> str:
+    return next(str(label["value"]) for label in result["labels"] if label["name"] == name)
+
+
+@pytest.mark.slow
+def test_order_cells_run_in_one_process_one_after_another(pytester: pytest.Pytester) -> None:
+    copy_suites(pytester, PROFILES)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=180)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    runs = []
+    for path in Path(pytester.path / "reports" / "allure-results").glob("*-result.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        probe = _label(data, "story")
+        runs.append((probe in ORDER_PROBES, _label(data, "thread"), data["start"], data["stop"]))
+    order_runs = sorted((start, stop, thread) for touches, thread, start, stop in runs if touches)
+    assert len(order_runs) == 2 * len(ORDER_PROBES)
+    # Both workers did work, so the test can tell "grouped" from "only one worker ran".
+    assert len({thread for _, thread, _, _ in runs}) == 2
+    assert len({thread for _, _, thread in order_runs}) == 1, order_runs
+    for (_, stop, _), (start, _, _) in zip(order_runs, order_runs[1:], strict=False):
+        assert stop <= start, order_runs
