@@ -5,6 +5,7 @@ then answers 400/-2011 and is judged MISMATCH). Read from the Allure results of 
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -44,5 +45,5 @@ def test_order_cells_run_in_one_process_one_after_another(pytester: pytest.Pytes
     # Both workers did work, so the test can tell "grouped" from "only one worker ran".
     assert len({thread for _, thread, _, _ in runs}) == 2
     assert len({thread for _, _, thread in order_runs}) == 1, order_runs
-    for (_, stop, _), (start, _, _) in zip(order_runs, order_runs[1:], strict=False):
+    for (_, stop, _), (start, _, _) in itertools.pairwise(order_runs):
         assert stop <= start, order_runs
