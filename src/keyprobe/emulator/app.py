@@ -28,8 +28,8 @@ from keyprobe.emulator.auth import authenticate
 from keyprobe.emulator.clock import Clock
 from keyprobe.emulator.exchange import Exchange
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
-from keyprobe.emulator.market import Seed
 from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
+from keyprobe.emulator.symbols import Seed
 
 log = logging.getLogger("keyprobe.emulator")
 
