@@ -25,11 +25,12 @@ from keyprobe.binance.endpoints import (
     PATTERN,
     RESP_TYPES,
     SIDES,
+    STP_MODES,
     TIME_IN_FORCE,
     Kind,
 )
 from keyprobe.binance.errors import BinanceError
-from keyprobe.emulator.symbols import EIGHT_PLACES, STP_MODES, Seed, SymbolSpec, fmt, symbol_json
+from keyprobe.emulator.symbols import EIGHT_PLACES, Seed, SymbolSpec, fmt, symbol_json
 
 # The ASGI app calls every method from its one event-loop thread and never awaits inside one,
 # so each call is atomic with respect to the others: no locking is needed here.
