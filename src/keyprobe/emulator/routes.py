@@ -64,7 +64,7 @@ def public(emu: Services, endpoint: Endpoint, params: dict[str, str]) -> Result:
         return 200, ex.book_ticker(params.get("symbol"), params.get("symbols"))
     if name == "avgPrice":
         return 200, ex.avg_price(params["symbol"])
-    raise AssertionError(f"no public handler for {name}")  # catalogue and handlers out of step
+    raise AssertionError(f"no public route for {name}")  # catalogue and routes out of step
 
 
 def _account(emu: Services, c: Caller) -> Result:

@@ -23,7 +23,7 @@ from keyprobe.emulator.exchange.rules import Draft, Params, get_enum, get_long, 
 from keyprobe.emulator.symbols import EIGHT_PLACES, Seed, SymbolSpec
 
 
-def crosses(side: str, price: Decimal, last: Decimal) -> bool:
+def _crosses(side: str, price: Decimal, last: Decimal) -> bool:
     """Does a limit order at ``price`` reach the market at ``last``?"""
     return price >= last if side == "BUY" else price <= last
 
@@ -87,7 +87,7 @@ class OrderBook:
         spec = self.spec(symbol)
         self.prices[symbol] = price
         for order in list(self.books[symbol].orders.values()):
-            if order.is_open and crosses(order.side, order.price, price):
+            if order.is_open and _crosses(order.side, order.price, price):
                 self._fill(spec, order, order.price, maker=True)
 
     def reset(self) -> None:
@@ -117,7 +117,7 @@ class OrderBook:
         if any(o.client_order_id == client_id for o in self.open_of(account, spec.symbol)):
             raise errors.duplicate_order()
         last = self.prices[spec.symbol]
-        takes = draft.type == "MARKET" or crosses(draft.side, draft.price, last)
+        takes = draft.type == "MARKET" or _crosses(draft.side, draft.price, last)
         if (last if draft.type == "MARKET" else draft.price) * draft.quantity <= 0:
             raise errors.error(-2010, 4)  # "Price * QTY is zero or less."
         asset, needed = _needs(draft, last)
