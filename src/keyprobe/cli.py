@@ -56,9 +56,9 @@ def _run_emulator(args: argparse.Namespace) -> int:
     from keyprobe.emulator.app import Emulator
     from keyprobe.emulator.demo_keys import write_demo_keys
     from keyprobe.emulator.keys import KeysFileError, load_keys_file
-    from keyprobe.emulator.market import SeedFileError, load_seed
     from keyprobe.emulator.ratelimit import RateLimits
     from keyprobe.emulator.server import bind_socket, serve_forever, url_of
+    from keyprobe.emulator.symbols import SeedFileError, load_seed
 
     try:
         seed = load_seed(args.seed) if args.seed else None

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from keyprobe.binance import errors
 from keyprobe.binance.errors import BinanceError
-from keyprobe.emulator.exchange import Exchange, parse_symbols
-from keyprobe.emulator.market import DEFAULT_BALANCES, DEFAULT_SYMBOLS, Seed
+from keyprobe.emulator.exchange import Exchange
+from keyprobe.emulator.exchange.rules import parse_symbols
+from keyprobe.emulator.symbols import DEFAULT_BALANCES, DEFAULT_SYMBOLS, Seed
 
 NOW = 1_700_000_000_000
 BTC_PRICE = DEFAULT_SYMBOLS["BTCUSDT"].price  # 65000.00

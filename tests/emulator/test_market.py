@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keyprobe.emulator.market import (
+from keyprobe.emulator.symbols import (
     DEFAULT_BALANCES,
     DEFAULT_SYMBOLS,
     Seed,

@@ -167,7 +167,10 @@ ORDER_TYPES = (
 )
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 RESP_TYPES = ("ACK", "RESULT", "FULL")
-STP_MODES = ("EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "NONE", "DECREMENT", "TRANSFER")
+# The modes the emulator accepts and advertises (allowedSelfTradePreventionModes), in the order
+# its -1100 legal range lists them. TRANSFER is not in the reference (openapi
+# selfTradePreventionMode); DECREMENT is a documented mode the reference's enum predates.
+STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT")
 CANCEL_RESTRICTIONS = ("ONLY_NEW", "ONLY_PARTIALLY_FILLED")
 CANCEL_REPLACE_MODES = ("STOP_ON_FAILURE", "ALLOW_FAILURE")
 

@@ -21,15 +21,14 @@ import orjson
 from keyprobe.binance import errors
 from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Endpoint, Security
 from keyprobe.binance.errors import BinanceError
-from keyprobe.binance.permissions import Permission
-from keyprobe.emulator import handlers
 from keyprobe.emulator import params as P
+from keyprobe.emulator import routes
 from keyprobe.emulator.auth import authenticate
 from keyprobe.emulator.clock import Clock
 from keyprobe.emulator.exchange import Exchange
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
-from keyprobe.emulator.market import Seed
 from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
+from keyprobe.emulator.symbols import Seed
 
 log = logging.getLogger("keyprobe.emulator")
 
@@ -259,31 +258,22 @@ class Emulator:
             # NONE endpoints ignore X-MBX-APIKEY entirely, even a malformed one.
             params = parsed.get()
             P.validate(endpoint, params)
-            status, payload = handlers.public(self, endpoint, params)
+            status, payload = routes.public(self, endpoint, params)
             return _json_reply(status, payload)
         caller = authenticate(endpoint, raw, parsed, api_key, client_ip, self.keys, now)
         if endpoint.name == "newOrder":
             # cancelReplace decides itself (orderRateLimitExceededMode may still cancel).
-            limit_error = self.order_limit_error(caller.key.account, now)
+            limit_error = self.limiter.order_limit_error(caller.key.account, now)
             if limit_error is not None:
                 raise limit_error
-        status, payload = handlers.signed(self, endpoint, caller)
+        status, payload = routes.signed(self, endpoint, caller)
         reply = _json_reply(status, payload)
-        if endpoint.counts_as_order and status == 200 and handlers.placed_order(endpoint, payload):
+        if endpoint.counts_as_order and status == 200 and routes.placed_order(endpoint, payload):
             self.limiter.count_order(caller.key.account, now)
             for window, count in self.limiter.order_counts(caller.key.account, now):
                 name = f"x-mbx-order-count-{window.suffix.lower()}".encode()
                 reply.headers.append((name, str(count).encode()))
         return reply
-
-    def order_limit_error(self, account: str, now: int) -> BinanceError | None:
-        """The -1015 an account would get for one more order now, or None if it has room."""
-        full = self.limiter.order_window_full(account, now)
-        if full is None:
-            return None
-        exc = errors.too_many_orders(full.limit, full.human())
-        exc.retry_after = self.limiter.retry_after_s(full, now)
-        return exc
 
     def _with_weight(self, reply: Reply, client_ip: str, now: int) -> Reply:
         used = str(self.limiter.used_weight(client_ip, now)).encode()
@@ -297,33 +287,6 @@ class Emulator:
             self.reset()
             return _json_reply(200, {})
         return _empty_reply(404)
-
-    def api_restrictions(self, key: KeyRecord) -> dict[str, Any]:
-        """The key's flags in the shape of ``GET /sapi/v1/account/apiRestrictions``."""
-        now = self.clock.now_ms()
-        payload: dict[str, Any] = {
-            "ipRestrict": key.ip_whitelist is not None,
-            "createTime": key.create_time_ms,
-        }
-        for permission in (
-            Permission.READING,
-            Permission.WITHDRAWALS,
-            Permission.INTERNAL_TRANSFER,
-            Permission.MARGIN,
-            Permission.FUTURES,
-            Permission.UNIVERSAL_TRANSFER,
-            Permission.VANILLA_OPTIONS,
-        ):
-            payload[permission.value] = key.has(permission, now)
-        payload["enableFixApiTrade"] = False
-        payload["enableFixReadOnly"] = False
-        payload[Permission.SPOT_AND_MARGIN_TRADING.value] = key.has(
-            Permission.SPOT_AND_MARGIN_TRADING, now
-        )
-        payload["enablePortfolioMarginTrading"] = False
-        if key.trading_expires_ms:
-            payload["tradingAuthorityExpirationTime"] = key.trading_expires_ms
-        return payload
 
 
 def _header_text(value: bytes | None) -> str | None:

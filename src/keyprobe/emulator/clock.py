@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
-def _wall_ms() -> int:
+def wall_ms() -> int:
+    """Wall-clock time in epoch milliseconds: the default time source of the whole emulator."""
     return time.time_ns() // 1_000_000
 
 
@@ -17,7 +18,7 @@ class Clock:
     slow); ``source`` replaces wall time entirely (a frozen clock for deterministic tests)."""
 
     offset_ms: int = 0
-    source: Callable[[], int] = field(default=_wall_ms)
+    source: Callable[[], int] = field(default=wall_ms)
 
     def now_ms(self) -> int:
         return self.source() + self.offset_ms

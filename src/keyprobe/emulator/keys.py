@@ -107,9 +107,6 @@ class KeyRegistry(MaskedRepr):
     def register(self, record: KeyRecord) -> None:
         self._keys[record.api_key] = record
 
-    def remove(self, api_key: str) -> None:
-        self._keys.pop(api_key, None)
-
     def get(self, api_key: str) -> KeyRecord | None:
         return self._keys.get(api_key)
 

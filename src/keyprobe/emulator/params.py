@@ -8,7 +8,7 @@ from decimal import Decimal
 from urllib.parse import unquote_to_bytes
 
 from keyprobe.binance import errors
-from keyprobe.binance.endpoints import LEGAL_RANGE, PATTERN, Endpoint, Kind
+from keyprobe.binance.endpoints import LEGAL_RANGE, PATTERN, Endpoint
 
 MAX_RECV_WINDOW = 60_000
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -122,17 +122,3 @@ def recv_window_ms(raw: str | None) -> Decimal:
     if value > MAX_RECV_WINDOW:
         raise errors.value_too_large("recvWindow", MAX_RECV_WINDOW)
     return value
-
-
-def decimal(params: dict[str, str], name: str) -> Decimal | None:
-    value = params.get(name)
-    return None if value is None else Decimal(value)
-
-
-def is_true(params: dict[str, str], name: str) -> bool:
-    return params.get(name, "").lower() == "true"
-
-
-def kind_of(endpoint: Endpoint, name: str) -> Kind | None:
-    spec = endpoint.param(name)
-    return spec.kind if spec else None

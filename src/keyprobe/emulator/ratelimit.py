@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyprobe.binance import errors
+from keyprobe.binance.errors import BinanceError
+
 _LETTER_MS = {"S": 1_000, "M": 60_000, "H": 3_600_000, "D": 86_400_000}
 _INTERVAL_NAME = {"S": "SECOND", "M": "MINUTE", "H": "HOUR", "D": "DAY"}
 
@@ -151,6 +154,15 @@ class RateLimiter:
             if counter.value(window, now_ms) >= window.limit:
                 return window
         return None
+
+    def order_limit_error(self, account: str, now_ms: int) -> BinanceError | None:
+        """The -1015 an account would get for one more order now, or None if it has room."""
+        full = self.order_window_full(account, now_ms)
+        if full is None:
+            return None
+        exc = errors.too_many_orders(full.limit, full.human())
+        exc.retry_after = self.retry_after_s(full, now_ms)
+        return exc
 
     def count_order(self, account: str, now_ms: int) -> None:
         for window, counter in zip(self.limits.orders, self._order_counters(account), strict=True):

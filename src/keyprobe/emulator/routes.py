@@ -1,42 +1,43 @@
-"""Endpoint handlers: what each authenticated (or public) request asks of the exchange."""
+"""Endpoint routes: what each public or authenticated request asks of the exchange, and the
+answers that are not the exchange's (server time, the ORDERS count, a key's restrictions)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from keyprobe.binance import errors
 from keyprobe.binance.endpoints import Endpoint
 from keyprobe.binance.permissions import Permission
 from keyprobe.emulator.auth import Caller
-
-if TYPE_CHECKING:
-    from keyprobe.emulator.app import Emulator
+from keyprobe.emulator.clock import Clock
+from keyprobe.emulator.exchange import Exchange
+from keyprobe.emulator.exchange.rules import parse_symbols
+from keyprobe.emulator.keys import KeyRecord
+from keyprobe.emulator.ratelimit import RateLimiter
 
 Result = tuple[int, Any]
 
 
-def _symbols_list(raw: str | None) -> list[str] | None:
-    """``symbols=["BTCUSDT","BNBUSDT"]`` as Binance takes it: a JSON array of strings."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise errors.error(
-            -1100, 1, "symbols", '^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'
-        ) from None
-    if not isinstance(value, list) or not value or not all(isinstance(s, str) for s in value):
-        raise errors.bad_symbol()
-    return value
+class Services(Protocol):
+    """What a route may use; the app (``Emulator``) provides it. Taking this instead of the app
+    keeps routes free of the app, which imports them."""
+
+    @property
+    def exchange(self) -> Exchange: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
 
 
 def _limit(params: dict[str, str], default: int) -> int:
     return int(params.get("limit", default))
 
 
-def public(emu: Emulator, endpoint: Endpoint, params: dict[str, str]) -> Result:
+def public(emu: Services, endpoint: Endpoint, params: dict[str, str]) -> Result:
     ex = emu.exchange
     name = endpoint.name
     if name == "ping":
@@ -46,8 +47,12 @@ def public(emu: Emulator, endpoint: Endpoint, params: dict[str, str]) -> Result:
     if name == "exchangeInfo":
         if "symbol" in params and "symbols" in params:
             raise errors.error(-1101, 0)
-        symbols = [params["symbol"]] if "symbol" in params else _symbols_list(params.get("symbols"))
-        return 200, ex.exchange_info(symbols, emu.limits.exchange_info())
+        symbols: list[str] | None = None
+        if "symbol" in params:
+            symbols = [params["symbol"]]
+        elif "symbols" in params:
+            symbols = parse_symbols(params["symbols"])
+        return 200, ex.exchange_info(symbols, emu.limiter.limits.exchange_info())
     if name == "depth":
         limit = _limit(params, 100)
         if not 1 <= limit <= 5000:
@@ -59,16 +64,16 @@ def public(emu: Emulator, endpoint: Endpoint, params: dict[str, str]) -> Result:
         return 200, ex.book_ticker(params.get("symbol"), params.get("symbols"))
     if name == "avgPrice":
         return 200, ex.avg_price(params["symbol"])
-    raise AssertionError(f"no public handler for {name}")  # catalogue and handlers out of step
+    raise AssertionError(f"no public route for {name}")  # catalogue and routes out of step
 
 
-def _account(emu: Emulator, c: Caller) -> Result:
+def _account(emu: Services, c: Caller) -> Result:
     omit = c.params.get("omitZeroBalances", "").lower() == "true"
     can_trade = c.key.has(Permission.SPOT_AND_MARGIN_TRADING, emu.clock.now_ms())
     return 200, emu.exchange.account(c.key.account, omit, can_trade)
 
 
-def _rate_limit_order(emu: Emulator, c: Caller) -> Result:
+def _rate_limit_order(emu: Services, c: Caller) -> Result:
     now = emu.clock.now_ms()
     return 200, [
         {
@@ -82,12 +87,39 @@ def _rate_limit_order(emu: Emulator, c: Caller) -> Result:
     ]
 
 
-def _cancel_replace(emu: Emulator, c: Caller) -> Result:
-    limit = emu.order_limit_error(c.key.account, emu.clock.now_ms())
+def _cancel_replace(emu: Services, c: Caller) -> Result:
+    limit = emu.limiter.order_limit_error(c.key.account, emu.clock.now_ms())
     return emu.exchange.cancel_replace(c.key.account, c.params, order_limit=limit)
 
 
-_SIGNED: dict[str, Callable[[Emulator, Caller], Result]] = {
+def _api_restrictions(key: KeyRecord, now: int) -> dict[str, Any]:
+    """The key's flags in the shape of ``GET /sapi/v1/account/apiRestrictions``."""
+    payload: dict[str, Any] = {
+        "ipRestrict": key.ip_whitelist is not None,
+        "createTime": key.create_time_ms,
+    }
+    for permission in (
+        Permission.READING,
+        Permission.WITHDRAWALS,
+        Permission.INTERNAL_TRANSFER,
+        Permission.MARGIN,
+        Permission.FUTURES,
+        Permission.UNIVERSAL_TRANSFER,
+        Permission.VANILLA_OPTIONS,
+    ):
+        payload[permission.value] = key.has(permission, now)
+    payload["enableFixApiTrade"] = False
+    payload["enableFixReadOnly"] = False
+    payload[Permission.SPOT_AND_MARGIN_TRADING.value] = key.has(
+        Permission.SPOT_AND_MARGIN_TRADING, now
+    )
+    payload["enablePortfolioMarginTrading"] = False
+    if key.trading_expires_ms:
+        payload["tradingAuthorityExpirationTime"] = key.trading_expires_ms
+    return payload
+
+
+_SIGNED: dict[str, Callable[[Services, Caller], Result]] = {
     "account": _account,
     "queryOrder": lambda e, c: (200, e.exchange.query_order(c.key.account, c.params)),
     "openOrders": lambda e, c: (200, e.exchange.open_orders(c.key.account, c.params.get("symbol"))),
@@ -103,14 +135,14 @@ _SIGNED: dict[str, Callable[[Emulator, Caller], Result]] = {
         e.exchange.cancel_open_orders(c.key.account, c.params["symbol"]),
     ),
     "cancelReplace": _cancel_replace,
-    "apiRestrictions": lambda e, c: (200, e.api_restrictions(c.key)),
+    "apiRestrictions": lambda e, c: (200, _api_restrictions(c.key, e.clock.now_ms())),
     "withdraw": lambda e, c: (200, e.exchange.withdraw(c.key.account, c.params)),
     "marginAccount": lambda e, c: (200, e.exchange.margin_account(c.key.account)),
     "universalTransfer": lambda e, c: (200, e.exchange.universal_transfer(c.key.account, c.params)),
 }
 
 
-def signed(emu: Emulator, endpoint: Endpoint, caller: Caller) -> Result:
+def signed(emu: Services, endpoint: Endpoint, caller: Caller) -> Result:
     return _SIGNED[endpoint.name](emu, caller)
 
 

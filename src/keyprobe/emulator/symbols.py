@@ -12,10 +12,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from keyprobe.binance.endpoints import STP_MODES
+
 # What the engine implements. Listing only these in orderTypes tells clients the truth; the
 # stop/take-profit types are valid Binance enums that this emulator does not trade.
 IMPLEMENTED_ORDER_TYPES: tuple[str, ...] = ("LIMIT", "LIMIT_MAKER", "MARKET")
-STP_MODES: tuple[str, ...] = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT")
 EIGHT_PLACES = Decimal("0.00000001")
 
 
