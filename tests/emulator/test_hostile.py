@@ -14,7 +14,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from keyprobe.binance.endpoints import ENDPOINTS, Kind
+from keyprobe.binance.endpoints import ENDPOINTS
+from keyprobe.binance.params import Kind
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import MAX_BODY_BYTES, MAX_QUERY_BYTES, Emulator
 from keyprobe.emulator.server import EmulatorServer

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# Wall-clock time in epoch milliseconds: the default time source of the whole emulator.
+from keyprobe.binance.timing import wall_ms
 
-def wall_ms() -> int:
-    """Wall-clock time in epoch milliseconds: the default time source of the whole emulator."""
-    return time.time_ns() // 1_000_000
+__all__ = ["Clock", "wall_ms"]
 
 
 @dataclass

@@ -8,7 +8,8 @@ from decimal import Decimal
 from urllib.parse import unquote_to_bytes
 
 from keyprobe.binance import errors
-from keyprobe.binance.endpoints import LEGAL_RANGE, PATTERN, Endpoint
+from keyprobe.binance.endpoints import Endpoint
+from keyprobe.binance.params import LEGAL_RANGE, PATTERN
 
 MAX_RECV_WINDOW = 60_000
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from keyprobe.binance.endpoints import STP_MODES
+from keyprobe.binance.params import STP_MODES
 
 # What the engine implements. Listing only these in orderTypes tells clients the truth; the
 # stop/take-profit types are valid Binance enums that this emulator does not trade.

@@ -8,8 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from keyprobe.binance import errors
-from keyprobe.binance.endpoints import CANCEL_REPLACE_MODES
 from keyprobe.binance.errors import BinanceError
+from keyprobe.binance.params import CANCEL_REPLACE_MODES
 from keyprobe.emulator.exchange import rules, shapes
 from keyprobe.emulator.exchange.accounts import Accounts
 from keyprobe.emulator.exchange.records import (

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from keyprobe.binance import errors
-from keyprobe.binance.endpoints import (
+from keyprobe.binance.params import (
     CANCEL_RESTRICTIONS,
     DECIMAL_RANGE,
     LONG_RANGE,
