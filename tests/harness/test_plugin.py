@@ -166,6 +166,17 @@ def test_declared_more_than_granted_is_missing_and_granted_more_is_leak(
     result.stdout.fnmatch_lines(
         ["*LEAK: reader-place_order: expected (401, -2015)*let it through*"]
     )
+    # The worst first: one line per lying profile, after the grid, before pytest's summary.
+    cells = matrix(pytester)
+    leaks = [q for (p, q), c in cells.items() if p == "reader" and c["verdict"] == "LEAK"]
+    missing = [q for (p, q), c in cells.items() if p == "trader" and c["verdict"] == "MISSING"]
+    out = result.stdout.str()
+    leak_line = f"reader can do more than declared: {', '.join(leaks)} ({len(leaks)} LEAK)"
+    missing_line = (
+        f"trader cannot do what it declares: {', '.join(missing)} ({len(missing)} MISSING)"
+    )
+    assert leak_line in out and missing_line in out
+    assert out.index("keyprobe matrix") < out.index(leak_line) < out.index("short test summary")
     # LEAK is a blocker in Allure.
     results = pytester.path / "reports" / "allure-results"
     by_name = {

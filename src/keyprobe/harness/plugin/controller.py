@@ -182,3 +182,8 @@ class Controller:
         for line in terminal.render(self.matrix, width):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"matrix: {opts.reports_dir(config) / 'matrix.json'}")
+        worst = terminal.worst_first(self.matrix)
+        if worst:
+            terminalreporter.write_sep("=", "keyprobe: keys that differ from their declaration")
+            for line in worst:
+                terminalreporter.write_line(line, red=True, bold=True)

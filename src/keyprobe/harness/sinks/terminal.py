@@ -50,3 +50,22 @@ def render(matrix: Matrix, width: int = 120) -> list[str]:
         + f" (of {len(matrix)})"
     )
     return lines
+
+
+def worst_first(matrix: Matrix) -> list[str]:
+    """One line per profile whose key does more (LEAK) or less (MISSING) than declared, for a
+    person reading a CI log: the answer without scrolling the grid."""
+    lines: list[str] = []
+    for profile in matrix.profiles():
+        for verdict, what in (
+            (Verdict.LEAK, "can do more than declared"),
+            (Verdict.MISSING, "cannot do what it declares"),
+        ):
+            probes = [
+                c.probe for c in matrix.cells() if c.profile == profile and c.verdict is verdict
+            ]
+            if probes:
+                lines.append(
+                    f"{profile} {what}: {', '.join(probes)} ({len(probes)} {verdict.value})"
+                )
+    return lines
