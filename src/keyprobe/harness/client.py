@@ -126,10 +126,6 @@ class Answer:
     def code(self) -> int | None:
         return None if self.outcome is None else self.outcome.code
 
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
     def label(self) -> str:
         return "(no answer)" if self.outcome is None else self.outcome.label()
 

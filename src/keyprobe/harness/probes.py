@@ -318,6 +318,3 @@ CATALOGUE: tuple[Probe, ...] = (
 BY_NAME: dict[str, Probe] = {p.name: p for p in CATALOGUE}
 PROBE_NAMES: frozenset[str] = frozenset(BY_NAME)
 
-
-def probes_in(category: Category) -> tuple[Probe, ...]:
-    return tuple(p for p in CATALOGUE if p.category is category)
