@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -22,7 +23,7 @@ from keyprobe.binance import errors
 from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Endpoint, Security
 from keyprobe.binance.errors import BinanceError
 from keyprobe.binance.permissions import Permission
-from keyprobe.emulator import handlers
+from keyprobe.emulator import control, handlers
 from keyprobe.emulator import params as P
 from keyprobe.emulator.auth import authenticate
 from keyprobe.emulator.clock import Clock
@@ -30,6 +31,7 @@ from keyprobe.emulator.exchange import Exchange
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
 from keyprobe.emulator.market import Seed
 from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
+from keyprobe.emulator.wsapi import WsApi, WsSettings
 
 log = logging.getLogger("keyprobe.emulator")
 
@@ -113,6 +115,8 @@ class Emulator:
         trust_proxy: bool = False,
         journal_size: int = 10_000,
         latency_ms: float = 0.0,
+        ws_settings: WsSettings | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.flavor = Flavor(flavor)
         self.clock: Clock = clock or Clock()
@@ -125,6 +129,10 @@ class Emulator:
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
         # Added before every answer: simulates the round trip to a remote exchange.
         self.latency_ms = latency_ms
+        # The WebSocket API at /ws-api/v3, on the same engine, keys and rate limiter.
+        self.ws_api = WsApi(self, ws_settings)
+        # API Management (control.py) answers only requests that carry this token.
+        self.admin_token = admin_token or secrets.token_urlsafe(32)
 
     @property
     def limits(self) -> RateLimits:
@@ -139,6 +147,10 @@ class Emulator:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            headers = {k.lower(): v for k, v in scope.get("headers", [])}
+            await self.ws_api(scope, receive, send, self._client_ip(scope, headers))
             return
         if scope["type"] != "http":
             return
@@ -183,7 +195,16 @@ class Emulator:
         client_ip = self._client_ip(scope, headers)
         api_key = _header_text(headers.get(b"x-mbx-apikey"))
         now = self.clock.now_ms()
-        if path.startswith(ADMIN_PREFIX):
+        if path.startswith(control.PREFIX):
+            client = scope.get("client")
+            peer = str(client[0]) if client else ""
+            status, payload = control.handle(
+                self.keys, self.admin_token, method, path, headers, body, peer
+            )
+            if status == 200 and method != "GET":
+                self.ws_api.key_changed()
+            reply = _json_reply(status, payload)
+        elif path.startswith(ADMIN_PREFIX):
             reply = self._admin(method, path)
         else:
             raw = P.RawRequest(
@@ -269,6 +290,8 @@ class Emulator:
                 raise limit_error
         status, payload = handlers.signed(self, endpoint, caller)
         reply = _json_reply(status, payload)
+        # The user data stream sees orders whichever transport placed them.
+        self.ws_api.after_rest(endpoint.name, caller.key.account, status, payload)
         if endpoint.counts_as_order and status == 200 and handlers.placed_order(endpoint, payload):
             self.limiter.count_order(caller.key.account, now)
             for window, count in self.limiter.order_counts(caller.key.account, now):
