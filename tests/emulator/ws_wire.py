@@ -53,7 +53,9 @@ class WsClient:
         frame: dict[str, Any] = json.loads(message)
         return frame
 
-    def call(self, method: str, params: dict[str, Any] | None = None, id: Any = None) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, id: Any = None
+    ) -> dict[str, Any]:
         """Send and return the response with the same id (events before it are kept)."""
         request_id = self.send(method, params, id)
         while True:
