@@ -37,7 +37,9 @@ def signed(holder: Holder, params: dict[str, Any] | None = None, **extra: Any) -
 
 class WsClient:
     def __init__(self, url: str, **kwargs: Any) -> None:
-        self.conn: ClientConnection = connect(url, open_timeout=5, **kwargs)
+        self._connect = connect(url, open_timeout=5, **kwargs)
+        self.conn: ClientConnection = self._connect.__enter__()
+        self.events: list[dict[str, Any]] = []
 
     def send(self, method: str, params: dict[str, Any] | None = None, id: Any = None) -> Any:
         request_id = id if id is not None else f"t{next(_ids)}"
@@ -73,11 +75,8 @@ class WsClient:
         assert "event" in frame, frame
         return frame
 
-    events: list[dict[str, Any]]
-
     def __enter__(self) -> WsClient:
-        self.events = []
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.close()
+        self._connect.__exit__(None, None, None)
