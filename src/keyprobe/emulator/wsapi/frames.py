@@ -116,7 +116,7 @@ def parse(text: str, malformed_code: int, bad_params_code: int) -> Request:
         )
     request_id = _echo_id(raw_id)
     method = frame.get("method")
-    if not isinstance(method, str) or not method:
+    if not isinstance(method, str) or isinstance(method, NumberText) or not method:
         raise fail(request_id, malformed_code, "Malformed request: missing 'method'.")
     params = frame.get("params", {})
     if params is None:
