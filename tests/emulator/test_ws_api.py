@@ -52,8 +52,12 @@ def ts() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- framing
 
 
-def test_id_echoed_verbatim_and_rate_limits(server: EmulatorServer) -> None:
-    with WsClient(server.ws_url) as ws:
+def test_id_echoed_verbatim_and_rate_limits() -> None:
+    # A frozen clock: the weight window cannot roll over mid-test.
+    with (
+        serving(Emulator(clock=Clock(source=FrozenTime()))) as server,
+        WsClient(server.ws_url) as ws,
+    ):
         for request_id in ["abc-é", 7, 2**70, None, "00"]:
             ws.conn.send(json.dumps({"id": request_id, "method": "ping"}))
             frame = ws.recv()
@@ -73,7 +77,7 @@ def test_id_echoed_verbatim_and_rate_limits(server: EmulatorServer) -> None:
         assert "rateLimits" not in ws.call("ping", {"returnRateLimits": False})
         assert "rateLimits" not in ws.call("ping", {"returnRateLimits": "false"})
         assert ws.call("v3/time")["result"]["serverTime"] > 0
-    with WsClient(server.ws_url + "?returnRateLimits=false") as ws:
+    with serving() as server, WsClient(server.ws_url + "?returnRateLimits=false") as ws:
         assert "rateLimits" not in ws.call("ping")
         assert "rateLimits" in ws.call("ping", {"returnRateLimits": True})
         assert ws.call("session.status")["result"]["returnRateLimits"] is False
@@ -479,7 +483,8 @@ def test_subscription_limits() -> None:
 
 
 def test_weight_shared_with_rest_then_429_then_ban() -> None:
-    limits = RateLimits(request_weight=Window(60, 1, "M"), ban_after_violations=1)
+    # A one-day window: it cannot roll over mid-test.
+    limits = RateLimits(request_weight=Window(60, 1, "D"), ban_after_violations=1)
     emu = Emulator(limits=limits)
     holder = make_holder(emu, KeyType.HMAC)
     with serving(emu) as srv, httpx.Client(base_url=srv.url) as rest, WsClient(srv.ws_url) as ws:
@@ -501,7 +506,7 @@ def test_weight_shared_with_rest_then_429_then_ban() -> None:
 
 
 def test_orders_limit_per_account() -> None:
-    limits = RateLimits(orders=(Window(2, 10, "S"), Window(100, 1, "D")))
+    limits = RateLimits(orders=(Window(2, 1, "D"), Window(100, 1, "D")))  # no rollover mid-test
     emu = Emulator(limits=limits)
     holder = make_holder(emu, KeyType.HMAC)
     with serving(emu) as srv, WsClient(srv.ws_url) as ws:
@@ -510,3 +515,27 @@ def test_orders_limit_per_account() -> None:
         third = ws.call("order.place", signed(holder, LIMIT_BUY))
         assert (third["status"], third["error"]["code"]) == (429, -1015)
         assert third["rateLimits"][1]["count"] == 2
+
+
+def test_revoke_on_missing_permission_setting() -> None:
+    emu = Emulator(ws_settings=WsSettings(revoke_on_missing_permission=True))
+    reader = make_holder(emu, KeyType.ED25519, permissions=(READ,))
+    with serving(emu) as srv, WsClient(srv.ws_url) as ws:
+        assert ws.call("session.logon", signed(reader))["status"] == 200
+        request_id = ws.send("order.place", {**LIMIT_BUY, **ts()})
+        assert ws.recv()["id"] == request_id
+        assert ws.recv()["id"] is None  # the revocation frame
+        assert ws.call("session.status")["result"]["apiKey"] is None
+
+
+def test_ws_requests_are_journaled(server: EmulatorServer) -> None:
+    holder = make_holder(server.app, KeyType.HMAC)
+    with WsClient(server.ws_url) as ws:
+        ws.call("account.status", signed(holder))
+        ws.call("order.cancel", signed(holder, {"symbol": "BTCUSDT", "orderId": 99}))
+    entries = [e for e in server.app.journal if e.method == "WS"]
+    assert [(e.path, e.status, e.code) for e in entries] == [
+        ("account.status", 200, None),
+        ("order.cancel", 400, -2011),
+    ]
+    assert all(e.key_suffix == holder.api_key[-4:] for e in entries)

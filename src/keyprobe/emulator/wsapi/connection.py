@@ -225,7 +225,7 @@ class Connection:
         revocation: list[str] = []
         if revoked:
             revocation.append(self._revoke())
-            after.append(lambda: self._end_logon_streams())
+            after.append(self._end_logon_streams)
         answer: Answer
         key: KeyRecord | None = None
         try:
@@ -246,6 +246,20 @@ class Connection:
             log.exception("internal error in %s", method.name)
             answer = Answer(500, error=frames.error_body(errors.error(-1000)))
 
+        uses_session = method.auth is Auth.SESSION or (
+            method.auth is Auth.SIGNED and "apiKey" not in params and "signature" not in params
+        )
+        if (
+            settings.revoke_on_missing_permission
+            and not revoked
+            and uses_session
+            and self.session_key is not None
+            and answer.error is not None
+            and answer.error.get("code") == -2015
+        ):
+            revocation.append(self._revoke())
+            after.append(self._end_logon_streams)
+        self._journal(now, method.name, key, params, answer)
         rest = method.rest_endpoint
         if rest is not None and key is not None and answer.placed:
             limiter.count_order(key.account, now)
@@ -275,6 +289,19 @@ class Connection:
                 else:
                     publish()
         return out, after
+
+    def _journal(
+        self, now: int, name: str, key: KeyRecord | None, params: dict[str, str], answer: Answer
+    ) -> None:
+        """The emulator's request journal, as for REST (``WS`` and the method name; no secret:
+        the key by its last 4 characters)."""
+        from keyprobe.emulator.app import JournalEntry
+
+        api_key = key.api_key if key is not None else params.get("apiKey", "")
+        code = answer.error.get("code") if answer.error is not None else None
+        self.api.emu.journal.append(
+            JournalEntry(now, "WS", name, self.client_ip, api_key[-4:], answer.status, code)
+        )
 
     def _over_limit(self, request_id: frames.RequestId, now: int, rate_limits: Any) -> str:
         emu = self.api.emu
