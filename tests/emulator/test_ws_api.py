@@ -539,3 +539,13 @@ def test_ws_requests_are_journaled(server: EmulatorServer) -> None:
         ("order.cancel", 400, -2011),
     ]
     assert all(e.key_suffix == holder.api_key[-4:] for e in entries)
+
+
+def test_permission_added_mid_session_is_used(server: EmulatorServer) -> None:
+    reader = make_holder(server.app, KeyType.ED25519, permissions=(READ,))
+    with WsClient(server.ws_url) as ws:
+        assert ws.call("session.logon", signed(reader))["status"] == 200
+        assert ws.call("order.place", {**LIMIT_BUY, **ts()})["status"] == 401
+        assert _manage(server, "PATCH", reader, {"permissions": [READ, TRADE]}).status_code == 200
+        assert ws.call("order.place", {**LIMIT_BUY, **ts()})["status"] == 200
+        assert ws.call("session.status")["result"]["apiKey"] == reader.api_key

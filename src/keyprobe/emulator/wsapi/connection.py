@@ -399,7 +399,11 @@ class Connection:
         current = self.api.emu.keys.get(key.api_key)
         if current is None or not current.allows_ip(self.client_ip):
             return False
-        return all(current.has(p, now) for p in self.session_permissions)
+        if not all(current.has(p, now) for p in self.session_permissions):
+            return False
+        # Still valid: act with the key as it is now (API Management may have added to it).
+        self.session_key = current
+        return True
 
     def _revoke(self) -> str:
         """Clear the session (its stream ends once the answers are out); the unsolicited

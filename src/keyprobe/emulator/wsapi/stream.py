@@ -10,6 +10,7 @@ nobody subscribed to, so REST pays nothing for the stream."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from keyprobe.emulator.keys import KeyRecord
 
 Event = dict[str, Any]
+
+log = logging.getLogger("keyprobe.emulator.wsapi")
 
 # The REST endpoint names whose success changes orders or balances.
 ORDER_OPERATIONS = frozenset({"newOrder", "cancelOrder", "cancelOpenOrders", "cancelReplace"})
@@ -84,6 +87,9 @@ class StreamHub:
         try:
             events = self._events(operation, account, status, payload)
         except BinanceError:  # the order vanished (a reset in between): nothing to report
+            return
+        except Exception:  # a stream bug must never cost the order's own answer
+            log.exception("user data stream: no events for %s", operation)
             return
         for sub in list(self._by_account.get(account, ())):
             for event in events:
