@@ -19,8 +19,9 @@ def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = sub.add_parser(
         "emulator",
         help="serve the local Binance Spot exchange until interrupted",
-        description="Serve a local Binance Spot exchange (REST) for any Binance client. "
-        "The first line printed is the base URL.",
+        description="Serve a local Binance Spot exchange (REST and the WebSocket API) for any "
+        "Binance client. The first line printed is the base URL, the second the WebSocket API "
+        "URL (ws://HOST:PORT/ws-api/v3).",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to bind (default 0: any free port)")
@@ -49,16 +50,24 @@ def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=0.0,
         help="delay added to every answer, to simulate a remote exchange (default 0)",
     )
+    p.add_argument(
+        "--ws-signature",
+        choices=["strict", "lenient"],
+        default="lenient",
+        help="WebSocket API signatures: strict accepts only the documented raw payload; lenient "
+        "(default, what the official binance-sdk-spot needs) also the percent-encoded one",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
     from keyprobe.emulator.app import Emulator
-    from keyprobe.emulator.demo_keys import write_demo_keys
+    from keyprobe.emulator.demo_keys import write_admin_token, write_demo_keys
     from keyprobe.emulator.keys import KeysFileError, load_keys_file
     from keyprobe.emulator.ratelimit import RateLimits
-    from keyprobe.emulator.server import bind_socket, serve_forever, url_of
+    from keyprobe.emulator.server import bind_socket, serve_forever, url_of, ws_api_url_of
     from keyprobe.emulator.symbols import SeedFileError, load_seed
+    from keyprobe.emulator.wsapi import SignatureMode, WsSettings
 
     try:
         seed = load_seed(args.seed) if args.seed else None
@@ -77,6 +86,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
     demo_folder = None
     if records is None:
         demo_folder, records = write_demo_keys()
+    token_path = write_admin_token(demo_folder)
     limits = RateLimits()
     if args.weight_limit is not None:
         limits = replace(
@@ -89,17 +99,21 @@ def _run_emulator(args: argparse.Namespace) -> int:
         trust_proxy=args.trust_proxy,
         limits=limits,
         latency_ms=args.latency_ms,
+        ws_settings=WsSettings(signature=SignatureMode(args.ws_signature)),
+        admin_token=token_path.read_text(encoding="utf-8"),
     )
 
     def announce() -> None:
         # The URL is the first line, printed only once requests are served.
         print(url_of(sock), flush=True)
+        print(ws_api_url_of(sock), flush=True)
         if demo_folder is not None:
             print(
                 f"demo keys: {demo_folder}/credentials.toml (api keys and secrets, mode 0600); "
                 f"restart with --keys {demo_folder}/keys.toml to keep them",
                 flush=True,
             )
+        print(f"api management: token in {token_path} (X-Keyprobe-Token)", flush=True)
         print(f"{len(records)} key(s), flavor {app.flavor.value}; Ctrl-C to stop", flush=True)
 
     serve_forever(app, sock, args.log_level, announce)

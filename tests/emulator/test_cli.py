@@ -49,6 +49,8 @@ def test_demo_keys_and_url_first(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(url + "/api/v3/ping").json() == {}
         assert proc.stdout is not None
+        ws_url = proc.stdout.readline().strip()
+        assert ws_url == "ws" + url.removeprefix("http") + "/ws-api/v3"
         notice = proc.stdout.readline()
         assert "credentials.toml" in notice
         folder = Path(notice.split("demo keys: ")[1].split("/credentials.toml")[0])
@@ -68,6 +70,7 @@ def test_demo_keys_and_url_first(tmp_path: Path) -> None:
 def test_keys_file_round_trip(tmp_path: Path) -> None:
     with running() as (proc, lines):
         assert proc.stdout is not None
+        proc.stdout.readline()  # the WebSocket API URL
         notice = proc.stdout.readline()
     folder = Path(notice.split("demo keys: ")[1].split("/credentials.toml")[0])
     with running("--keys", str(folder / "keys.toml"), "--flavor", "testnet") as (_proc, lines):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -21,14 +22,15 @@ import orjson
 from keyprobe.binance import errors
 from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Endpoint, Security
 from keyprobe.binance.errors import BinanceError
+from keyprobe.emulator import control, routes
 from keyprobe.emulator import params as P
-from keyprobe.emulator import routes
 from keyprobe.emulator.auth import authenticate
 from keyprobe.emulator.clock import Clock
 from keyprobe.emulator.exchange import Exchange
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
 from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
 from keyprobe.emulator.symbols import Seed
+from keyprobe.emulator.wsapi import WsApi, WsSettings
 
 log = logging.getLogger("keyprobe.emulator")
 
@@ -112,6 +114,8 @@ class Emulator:
         trust_proxy: bool = False,
         journal_size: int = 10_000,
         latency_ms: float = 0.0,
+        ws_settings: WsSettings | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.flavor = Flavor(flavor)
         self.clock: Clock = clock or Clock()
@@ -124,6 +128,10 @@ class Emulator:
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
         # Added before every answer: simulates the round trip to a remote exchange.
         self.latency_ms = latency_ms
+        # The WebSocket API at /ws-api/v3, on the same engine, keys and rate limiter.
+        self.ws_api = WsApi(self, ws_settings)
+        # API Management (control.py) answers only requests that carry this token.
+        self.admin_token = admin_token or secrets.token_urlsafe(32)
 
     @property
     def limits(self) -> RateLimits:
@@ -138,6 +146,10 @@ class Emulator:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            headers = {k.lower(): v for k, v in scope.get("headers", [])}
+            await self.ws_api(scope, receive, send, self._client_ip(scope, headers))
             return
         if scope["type"] != "http":
             return
@@ -182,7 +194,16 @@ class Emulator:
         client_ip = self._client_ip(scope, headers)
         api_key = _header_text(headers.get(b"x-mbx-apikey"))
         now = self.clock.now_ms()
-        if path.startswith(ADMIN_PREFIX):
+        if path.startswith(control.PREFIX):
+            client = scope.get("client")
+            peer = str(client[0]) if client else ""
+            status, payload = control.handle(
+                self.keys, self.admin_token, method, path, headers, body, peer
+            )
+            if status == 200 and method != "GET":
+                self.ws_api.key_changed()
+            reply = _json_reply(status, payload)
+        elif path.startswith(ADMIN_PREFIX):
             reply = self._admin(method, path)
         else:
             raw = P.RawRequest(
@@ -268,6 +289,8 @@ class Emulator:
                 raise limit_error
         status, payload = routes.signed(self, endpoint, caller)
         reply = _json_reply(status, payload)
+        # The user data stream sees orders whichever transport placed them.
+        self.ws_api.after_rest(endpoint.name, caller.key.account, status, payload)
         if endpoint.counts_as_order and status == 200 and routes.placed_order(endpoint, payload):
             self.limiter.count_order(caller.key.account, now)
             for window, count in self.limiter.order_counts(caller.key.account, now):

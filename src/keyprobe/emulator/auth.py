@@ -3,11 +3,13 @@ exists, IP whitelist, parameter syntax, timestamp window, signature, permission.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from keyprobe.binance import errors
 from keyprobe.binance.endpoints import Api, Endpoint, permission_denied_code, unknown_key_code
+from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import decode_signature_value, signature_payload, strip_signature
 from keyprobe.emulator import params as P
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry, key_format_ok
@@ -36,6 +38,30 @@ def check_timestamp(raw: str, recv_window: Decimal, now_ms: int) -> None:
         raise errors.timestamp_outside_recv_window()
 
 
+def check_key(
+    api_key: str | None, client_ip: str, keys: KeyRegistry, unknown_code: int = -2015
+) -> KeyRecord:
+    """The first three stages (shared by REST and the WebSocket API): key format, key
+    exists, IP whitelist."""
+    if not api_key or not key_format_ok(api_key):
+        raise errors.bad_api_key_format()
+    key = keys.get(api_key)
+    if key is None:
+        raise errors.error(unknown_code)
+    if not key.allows_ip(client_ip):
+        raise errors.rejected_api_key()
+    return key
+
+
+def check_permissions(
+    key: KeyRecord, permissions: Iterable[Permission], now_ms: int, denied_code: int = -2015
+) -> None:
+    """The last stage: every permission the action needs."""
+    for permission in permissions:
+        if not key.has(permission, now_ms):
+            raise errors.error(denied_code)
+
+
 def _signature_value(raw: P.RawRequest) -> str | None:
     # "If a parameter is sent in both the query string and request body, the query string
     # parameter will be used" — the signature included.
@@ -61,13 +87,7 @@ def authenticate(
     """Run every check a SIGNED endpoint makes before its business logic; raise the first
     failure as Binance reports it."""
     sapi = endpoint.api is Api.SAPI
-    if not api_key or not key_format_ok(api_key):
-        raise errors.bad_api_key_format()
-    key = keys.get(api_key)
-    if key is None:
-        raise errors.error(unknown_key_code(endpoint))
-    if not key.allows_ip(client_ip):
-        raise errors.rejected_api_key()
+    key = check_key(api_key, client_ip, keys, unknown_key_code(endpoint))
 
     params = parsed.get()
     if sapi and not params.get("signature"):
@@ -82,7 +102,5 @@ def authenticate(
     if signature is None or not key.verifier.verify(payload, signature):
         raise errors.invalid_signature()
 
-    for permission in endpoint.permissions:
-        if not key.has(permission, now_ms):
-            raise errors.error(permission_denied_code(endpoint))
+    check_permissions(key, endpoint.permissions, now_ms, permission_denied_code(endpoint))
     return Caller(key, params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,15 @@ def write_demo_keys(directory: Path | None = None) -> tuple[Path, list[KeyRecord
     _write_private(folder / "keys.toml", "\n".join(server_lines))
     _write_private(folder / "credentials.toml", "\n".join(client_lines))
     return folder, records
+
+
+def write_admin_token(directory: Path | None = None) -> Path:
+    """A fresh API Management token (``X-Keyprobe-Token``, see ``control.py``) in
+    ``admin-token`` beside the demo credentials (or in a new private folder), mode 0600."""
+    folder = directory or Path(tempfile.mkdtemp(prefix="keyprobe-emulator-"))
+    path = folder / "admin-token"
+    _write_private(path, secrets.token_urlsafe(32))
+    return path
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -107,6 +107,10 @@ class KeyRegistry(MaskedRepr):
     def register(self, record: KeyRecord) -> None:
         self._keys[record.api_key] = record
 
+    def remove(self, api_key: str) -> None:
+        """API Management deletes a key: the next request with it is refused."""
+        self._keys.pop(api_key, None)
+
     def get(self, api_key: str) -> KeyRecord | None:
         return self._keys.get(api_key)
 

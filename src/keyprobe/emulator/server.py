@@ -13,6 +13,7 @@ from types import TracebackType
 import uvicorn
 
 from keyprobe.emulator.app import Emulator
+from keyprobe.emulator.wsapi import PATH as WS_API_PATH
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -31,9 +32,24 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def ws_api_url_of(sock: socket.socket) -> str:
+    """The WebSocket API on the same host and port: ``ws://HOST:PORT/ws-api/v3``."""
+    return "ws" + url_of(sock).removeprefix("http") + WS_API_PATH
+
+
 def _config(app: Emulator, log_level: str) -> uvicorn.Config:
+    ws = app.ws_api.settings
     return uvicorn.Config(
         app,
+        # The WebSocket API (/ws-api/v3): websockets' sans-I/O protocol (no task per
+        # connection for keep-alive, so idle connections stay small); it sends the pings and
+        # drops a client that does not answer, and closes 1009 above the frame cap.
+        ws="websockets-sansio",
+        ws_max_size=ws.max_frame_bytes,
+        ws_ping_interval=ws.ping_interval_s,
+        ws_ping_timeout=ws.ping_timeout_s,
+        # Binance offers no compression; a deflate context costs ~100 KB per connection.
+        ws_per_message_deflate=False,
         log_level=log_level,
         access_log=False,
         lifespan="off",
@@ -56,6 +72,7 @@ class EmulatorServer:
         self.app = app
         self._sock = bind_socket(host, port)
         self.url = url_of(self._sock)
+        self.ws_url = ws_api_url_of(self._sock)
         self._server = uvicorn.Server(_config(app, log_level))
         self._thread: threading.Thread | None = None
 

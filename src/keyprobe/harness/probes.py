@@ -317,4 +317,3 @@ CATALOGUE: tuple[Probe, ...] = (
 
 BY_NAME: dict[str, Probe] = {p.name: p for p in CATALOGUE}
 PROBE_NAMES: frozenset[str] = frozenset(BY_NAME)
-

@@ -48,6 +48,10 @@ class Exchange:
         self._next_tran_id = 13_526_853_623
 
     # ------------------------------------------------------------------ market data
+    def spec(self, symbol: str) -> SymbolSpec:
+        """The symbol's spec (-1121 Invalid symbol for one the exchange does not list)."""
+        return self._book.spec(symbol)
+
     def exchange_info(
         self, symbols: list[str] | None, rate_limits: list[dict[str, Any]]
     ) -> dict[str, Any]:
