@@ -411,6 +411,110 @@ def test_invalid_utf8_is_1100(client: httpx.Client, emu: Emulator) -> None:
     assert_error(r, 400, -1100, "Illegal characters found in a parameter.")
 
 
+# ------------------------------------------------------------------------------ pipeline order
+
+# Reference §5.5 (binance-spot-auth.md L429-433), the emulator's documented default order:
+# key header/format (-2014) -> key exists (-2015) -> IP whitelist (-2015) -> parameter syntax
+# and mandatory params (-1100/-1102/...) -> timestamp window (-1021) -> signature (-1022) ->
+# permission (-2015). Each case makes exactly two checks fail at once; the earlier one must
+# answer. Statuses and messages: AUTH §5.3 (L363, L364, L366, L368, L386, L387).
+FOREIGN_ONLY = ["10.9.9.9"]  # the client fixture connects from 127.0.0.1
+STALE_MS = 60_000  # beyond the default recvWindow of 5000 ms (AUTH L303)
+ILLEGAL = (
+    400,
+    -1100,
+    "Illegal characters found in parameter 'orderId'; legal range is '^[0-9]{1,20}$'.",
+)
+MISSING_SYMBOL = (
+    400,
+    -1102,
+    "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+)
+OUTSIDE_WINDOW = (400, -1021, "Timestamp for this request is outside of the recvWindow.")
+SIGNATURE = (400, -1022, "Signature for this request is not valid.")
+KEY_REFUSED = (401, -2015, "Invalid API-key, IP, or permissions for action.")
+KEY_FORMAT = (401, -2014, "API-key format invalid.")
+
+PIPELINE = [
+    # (id, whitelist, permissions, params, stale timestamp, bad signature, key override, answer)
+    ("format-before-signature", None, (READ,), {}, False, True, "short!", KEY_FORMAT),
+    ("format-before-stale-timestamp", None, (READ,), {}, True, False, "short!", KEY_FORMAT),
+    ("ip-before-params", FOREIGN_ONLY, (READ,), {"orderId": "1"}, False, False, None, KEY_REFUSED),
+    ("ip-before-stale-timestamp", FOREIGN_ONLY, (READ,), {}, True, False, None, KEY_REFUSED),
+    ("ip-before-signature", FOREIGN_ONLY, (READ,), {}, False, True, None, KEY_REFUSED),
+    (
+        "params-before-stale-timestamp",
+        None,
+        (READ,),
+        {"orderId": "1"},
+        True,
+        False,
+        None,
+        MISSING_SYMBOL,
+    ),
+    (
+        "params-before-signature",
+        None,
+        (READ,),
+        {"symbol": "BTCUSDT", "orderId": "x"},
+        False,
+        True,
+        None,
+        ILLEGAL,
+    ),
+    ("stale-timestamp-before-signature", None, (READ,), {}, True, True, None, OUTSIDE_WINDOW),
+    ("signature-before-permission", None, (TRADE,), {}, False, True, None, SIGNATURE),
+    ("stale-timestamp-before-permission", None, (TRADE,), {}, True, False, None, OUTSIDE_WINDOW),
+]
+
+
+@pytest.mark.parametrize(
+    ("whitelist", "permissions", "params", "stale", "bad_signature", "key", "answer"),
+    [pytest.param(*case[1:], id=case[0]) for case in PIPELINE],
+)
+def test_the_earlier_check_answers_when_two_fail(
+    client: httpx.Client,
+    emu: Emulator,
+    whitelist: list[str] | None,
+    permissions: tuple[str, ...],
+    params: dict[str, str],
+    stale: bool,
+    bad_signature: bool,
+    key: str | None,
+    answer: tuple[int, int, str],
+) -> None:
+    """GET /api/v3/order needs Reading (AUTH L169) and takes ``symbol`` + ``orderId``; each
+    case breaks exactly two of: key format, IP, parameters, timestamp, signature, permission."""
+    holder = make_holder(emu, permissions=permissions, ip_whitelist=whitelist)
+    path = "/api/v3/order" if params else "/api/v3/account"
+    timestamp = _now() - STALE_MS if stale else None
+    r = call(
+        client, "GET", path, holder, params, timestamp=timestamp, tamper=bad_signature, api_key=key
+    )
+    assert_error(r, *answer)
+
+
+def test_each_fault_of_the_pipeline_cases_alone_is_refused(
+    client: httpx.Client, emu: Emulator
+) -> None:
+    """The faults the pairs above combine, one at a time: each on its own is refused with its
+    own answer, so a pair that answers with one of them shows which check ran first."""
+    ok = make_holder(emu)
+    assert call(client, "GET", "/api/v3/account", ok).status_code == 200
+    foreign = make_holder(emu, ip_whitelist=FOREIGN_ONLY)
+    assert_error(call(client, "GET", "/api/v3/account", foreign), *KEY_REFUSED)
+    assert_error(call(client, "GET", "/api/v3/account", ok, api_key="short!"), *KEY_FORMAT)
+    r = call(client, "GET", "/api/v3/order", ok, {"orderId": "1"})
+    assert_error(r, *MISSING_SYMBOL)
+    r = call(client, "GET", "/api/v3/order", ok, {"symbol": "BTCUSDT", "orderId": "x"})
+    assert_error(r, *ILLEGAL)
+    r = call(client, "GET", "/api/v3/account", ok, timestamp=_now() - STALE_MS)
+    assert_error(r, *OUTSIDE_WINDOW)
+    assert_error(call(client, "GET", "/api/v3/account", ok, tamper=True), *SIGNATURE)
+    trade_only = make_holder(emu, permissions=(TRADE,))
+    assert_error(call(client, "GET", "/api/v3/account", trade_only), *KEY_REFUSED)
+
+
 # ------------------------------------------------------------------------------ NONE endpoints
 
 
