@@ -21,7 +21,14 @@ import pytest
 
 from keyprobe.binance.endpoints import BY_ROUTE, ENDPOINTS
 from keyprobe.binance.errors import CATALOGUE
+from keyprobe.binance.permissions import Permission
+from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
+from keyprobe.harness.expectations import Expectation, derive
+from keyprobe.harness.probes import CATALOGUE as PROBES
+from keyprobe.harness.probes import Attack, Probe
+from keyprobe.harness.profiles import Profile
+from keyprobe.harness.targets import resolve_target
 from tests.emulator.conftest import _SyncASGI, make_holder
 from tests.emulator.wire import call
 from tests.reference import ANSWERS, FAMILY_CODES, SAPI_UNKNOWN_KEY, SERVER_ERRORS
@@ -291,3 +298,39 @@ def test_the_reference_weights_sum_over_a_request_sequence(client: httpx.Client)
     assert _used_weight(client.get("/api/v3/exchangeInfo")) == 21
     r = client.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": "5000"})
     assert _used_weight(r) == 271
+
+
+# ----------------------------------------------------------------------------- the harness
+
+PLAIN_PROBES = [
+    p
+    for p in PROBES
+    if p.attack is Attack.NONE
+    and p.needs is None
+    and (p.endpoint.method, p.endpoint.path) in REFERENCE
+]
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        pytest.param(
+            p,
+            id=p.name,
+            marks=[MARGIN_READ] if p.endpoint.path == "/sapi/v1/margin/account" else [],
+        )
+        for p in PLAIN_PROBES
+    ],
+)
+def test_the_harness_expects_what_the_reference_permissions_say(probe: Probe) -> None:
+    """A profile declaring exactly the reference's permissions for the probe's endpoint is
+    expected through (no refusal); one declaring every other flag is expected refused."""
+    _, _, permissions = REFERENCE[(probe.endpoint.method, probe.endpoint.path)]
+    target = resolve_target("emulator")
+    having = Profile("p", KeyType.HMAC, frozenset(Permission(f) for f in permissions))
+    expected = derive(having, probe, target)
+    assert isinstance(expected, Expectation) and not expected.refusal, expected
+    if permissions:
+        others = frozenset(Permission(f) for f in EVERY_FLAG if f not in permissions)
+        refused = derive(Profile("p", KeyType.HMAC, others), probe, target)
+        assert isinstance(refused, Expectation) and refused.refusal, refused
