@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from urllib.parse import quote
+import socket
+from typing import Any
 
 import httpx
 import pytest
@@ -11,8 +13,9 @@ import pytest
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.keys import KeyRecord
+from keyprobe.emulator.server import EmulatorServer
 from tests.emulator.conftest import READ, TRADE, FrozenTime, make_holder
-from tests.emulator.wire import call, enc
+from tests.emulator.wire import Holder, call, enc
 
 JSON = "application/json;charset=UTF-8"
 REJECTED = b'{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'
@@ -74,12 +77,66 @@ def test_unknown_key_is_401_2015_exact_70_bytes(client: httpx.Client, emu: Emula
     assert r.headers["content-length"] == "70"
 
 
-def test_header_name_is_case_insensitive(client: httpx.Client, emu: Emulator) -> None:
+@pytest.mark.parametrize("name", [b"X-MBX-APIKEY", b"x-mbx-apikey", b"X-Mbx-Apikey"])
+def test_header_name_is_case_insensitive(emu: Emulator, name: bytes) -> None:
+    """Reference §3.1 L211-212: "Header name matching is HTTP-case-insensitive". httpx and
+    every HTTP/1.1 server in front of the app lower-case header names before the app sees
+    them, so this drives the ASGI app itself with the name spelled as given: the emulator
+    must not rely on whoever serves it to lower-case names."""
     holder = make_holder(emu)
     text = enc([("timestamp", str(_now()))])
     text += "&signature=" + holder.sign(text.encode())
-    r = client.get(f"/api/v3/account?{text}", headers={"x-mbx-apikey": holder.api_key})
-    assert r.status_code == 200
+    status, body = _asgi_get(emu, "/api/v3/account", text, [(name, holder.api_key.encode())])
+    assert status == 200, body
+    assert json.loads(body)["accountType"] == "SPOT"
+
+
+def test_mixed_case_header_over_a_real_socket(served: EmulatorServer) -> None:
+    holder = make_holder(served.app)
+    text = enc([("timestamp", str(_now()))])
+    text += "&signature=" + holder.sign(text.encode())
+    host, port = served.url.removeprefix("http://").split(":")
+    request = (
+        f"GET /api/v3/account?{text} HTTP/1.1\r\nHost: {host}\r\n"
+        f"X-Mbx-Apikey: {holder.api_key}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+
+
+def _asgi_get(
+    app: Emulator, path: str, query: str, headers: list[tuple[bytes, bytes]]
+) -> tuple[int, bytes]:
+    """One GET straight into the ASGI app, headers exactly as given."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body
 
 
 # ------------------------------------------------------------------------------ permissions
@@ -168,8 +225,8 @@ def test_unencoded_base64_signature_fails(
         signature = holder.sign(text.encode())
         if "+" in signature:
             break
-    else:
-        pytest.skip("no '+' in 40 signatures")
+    else:  # (63/64)**86 ~ 0.26 per signature without a '+': never 40 in a row
+        raise AssertionError("no '+' in 40 signatures")
     r = client.get(
         f"/api/v3/account?{text}&signature={signature}", headers={"X-MBX-APIKEY": holder.api_key}
     )
@@ -303,7 +360,7 @@ def test_recv_window_bounds_and_decimals(frozen_emu: Emulator, frozen: FrozenTim
     )
     assert r.status_code == 200, r.text
     r = call(client, "GET", "/api/v3/account", holder, {"recvWindow": "100.5"}, timestamp=now - 101)
-    assert_error(r, 400, -1021)
+    assert_error(r, 400, -1021, "Timestamp for this request is outside of the recvWindow.")
 
 
 def test_microsecond_timestamps(frozen_emu: Emulator, frozen: FrozenTime) -> None:
@@ -320,7 +377,13 @@ def test_clock_offset_moves_server_time(emu: Emulator, client: httpx.Client) -> 
     server_time = client.get("/api/v3/time").json()["serverTime"]
     assert server_time - _now() > 9_000
     holder = make_holder(emu)
-    assert call(client, "GET", "/api/v3/account", holder).status_code == 400
+    # The client's clock is now 10 s behind the server's: too old, not ahead (§4 L319-320).
+    r = call(client, "GET", "/api/v3/account", holder)
+    assert_error(r, 400, -1021, "Timestamp for this request is outside of the recvWindow.")
+    # ...and 10 s ahead once the offset is the other way round.
+    emu.clock.offset_ms = -10_000
+    r = call(client, "GET", "/api/v3/account", holder)
+    assert_error(r, 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
 
 
 # ------------------------------------------------------------------------------ parameters
@@ -411,6 +474,110 @@ def test_invalid_utf8_is_1100(client: httpx.Client, emu: Emulator) -> None:
     assert_error(r, 400, -1100, "Illegal characters found in a parameter.")
 
 
+# ------------------------------------------------------------------------------ pipeline order
+
+# Reference §5.5 (binance-spot-auth.md L429-433), the emulator's documented default order:
+# key header/format (-2014) -> key exists (-2015) -> IP whitelist (-2015) -> parameter syntax
+# and mandatory params (-1100/-1102/...) -> timestamp window (-1021) -> signature (-1022) ->
+# permission (-2015). Each case makes exactly two checks fail at once; the earlier one must
+# answer. Statuses and messages: AUTH §5.3 (L363, L364, L366, L368, L386, L387).
+FOREIGN_ONLY = ["10.9.9.9"]  # the client fixture connects from 127.0.0.1
+STALE_MS = 60_000  # beyond the default recvWindow of 5000 ms (AUTH L303)
+ILLEGAL = (
+    400,
+    -1100,
+    "Illegal characters found in parameter 'orderId'; legal range is '^[0-9]{1,20}$'.",
+)
+MISSING_SYMBOL = (
+    400,
+    -1102,
+    "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+)
+OUTSIDE_WINDOW = (400, -1021, "Timestamp for this request is outside of the recvWindow.")
+SIGNATURE = (400, -1022, "Signature for this request is not valid.")
+KEY_REFUSED = (401, -2015, "Invalid API-key, IP, or permissions for action.")
+KEY_FORMAT = (401, -2014, "API-key format invalid.")
+
+PIPELINE = [
+    # (id, whitelist, permissions, params, stale timestamp, bad signature, key override, answer)
+    ("format-before-signature", None, (READ,), {}, False, True, "short!", KEY_FORMAT),
+    ("format-before-stale-timestamp", None, (READ,), {}, True, False, "short!", KEY_FORMAT),
+    ("ip-before-params", FOREIGN_ONLY, (READ,), {"orderId": "1"}, False, False, None, KEY_REFUSED),
+    ("ip-before-stale-timestamp", FOREIGN_ONLY, (READ,), {}, True, False, None, KEY_REFUSED),
+    ("ip-before-signature", FOREIGN_ONLY, (READ,), {}, False, True, None, KEY_REFUSED),
+    (
+        "params-before-stale-timestamp",
+        None,
+        (READ,),
+        {"orderId": "1"},
+        True,
+        False,
+        None,
+        MISSING_SYMBOL,
+    ),
+    (
+        "params-before-signature",
+        None,
+        (READ,),
+        {"symbol": "BTCUSDT", "orderId": "x"},
+        False,
+        True,
+        None,
+        ILLEGAL,
+    ),
+    ("stale-timestamp-before-signature", None, (READ,), {}, True, True, None, OUTSIDE_WINDOW),
+    ("signature-before-permission", None, (TRADE,), {}, False, True, None, SIGNATURE),
+    ("stale-timestamp-before-permission", None, (TRADE,), {}, True, False, None, OUTSIDE_WINDOW),
+]
+
+
+@pytest.mark.parametrize(
+    ("whitelist", "permissions", "params", "stale", "bad_signature", "key", "answer"),
+    [pytest.param(*case[1:], id=case[0]) for case in PIPELINE],
+)
+def test_the_earlier_check_answers_when_two_fail(
+    client: httpx.Client,
+    emu: Emulator,
+    whitelist: list[str] | None,
+    permissions: tuple[str, ...],
+    params: dict[str, str],
+    stale: bool,
+    bad_signature: bool,
+    key: str | None,
+    answer: tuple[int, int, str],
+) -> None:
+    """GET /api/v3/order needs Reading (AUTH L169) and takes ``symbol`` + ``orderId``; each
+    case breaks exactly two of: key format, IP, parameters, timestamp, signature, permission."""
+    holder = make_holder(emu, permissions=permissions, ip_whitelist=whitelist)
+    path = "/api/v3/order" if params else "/api/v3/account"
+    timestamp = _now() - STALE_MS if stale else None
+    r = call(
+        client, "GET", path, holder, params, timestamp=timestamp, tamper=bad_signature, api_key=key
+    )
+    assert_error(r, *answer)
+
+
+def test_each_fault_of_the_pipeline_cases_alone_is_refused(
+    client: httpx.Client, emu: Emulator
+) -> None:
+    """The faults the pairs above combine, one at a time: each on its own is refused with its
+    own answer, so a pair that answers with one of them shows which check ran first."""
+    ok = make_holder(emu)
+    assert call(client, "GET", "/api/v3/account", ok).status_code == 200
+    foreign = make_holder(emu, ip_whitelist=FOREIGN_ONLY)
+    assert_error(call(client, "GET", "/api/v3/account", foreign), *KEY_REFUSED)
+    assert_error(call(client, "GET", "/api/v3/account", ok, api_key="short!"), *KEY_FORMAT)
+    r = call(client, "GET", "/api/v3/order", ok, {"orderId": "1"})
+    assert_error(r, *MISSING_SYMBOL)
+    r = call(client, "GET", "/api/v3/order", ok, {"symbol": "BTCUSDT", "orderId": "x"})
+    assert_error(r, *ILLEGAL)
+    r = call(client, "GET", "/api/v3/account", ok, timestamp=_now() - STALE_MS)
+    assert_error(r, *OUTSIDE_WINDOW)
+    assert_error(call(client, "GET", "/api/v3/account", ok, tamper=True), *SIGNATURE)
+    trade_only = make_holder(emu, permissions=(TRADE,))
+    assert_error(call(client, "GET", "/api/v3/account", trade_only), *KEY_REFUSED)
+
+
 # ------------------------------------------------------------------------------ NONE endpoints
 
 
@@ -474,5 +641,30 @@ def _client_for(emu: Emulator) -> httpx.Client:
     return httpx.Client(transport=_SyncASGI(transport), base_url="http://testserver")
 
 
-def test_quote_helper_matches_binance_examples() -> None:
-    assert quote("１", safe="") == "%EF%BC%91"
+def test_the_wire_helper_encodes_and_signs_like_binance_examples() -> None:
+    """Every test here builds its requests with ``tests.emulator.wire.enc``: it must produce
+    the docs' percent-encoded payload byte for byte (reference §3.3 L264: UTF-8, upper-case
+    hex) and that payload must sign to the docs' signature with the docs' secret (L258)."""
+    pairs = [
+        ("symbol", "１２３４５６"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "1"),
+        ("price", "0.1"),
+        ("recvWindow", "5000"),
+        ("timestamp", "1499827319559"),
+    ]
+    payload = enc(pairs)
+    assert payload == (
+        "symbol=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96&side=BUY&type=LIMIT"
+        "&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
+    )
+    holder = Holder(
+        "k" * 64, KeyType.HMAC, "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+    )
+    assert holder.sign(payload.encode()) == (
+        "e1353ec6b14d888f1164ae9af8228a3dbd508bc82eb867db8ab6046442f33ef3"
+    )
+    # Characters that must be encoded in a value: '/', '+', '=', '&' (§3.4 L272).
+    assert enc([("signature", "a+b/c=d&e")]) == "signature=a%2Bb%2Fc%3Dd%26e"

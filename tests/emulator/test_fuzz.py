@@ -1,10 +1,10 @@
 """Spec-driven fuzzing of the emulator (issue 5): Schemathesis generates requests from Binance's
-own OpenAPI spec (``shared/reference/binance-spot-openapi.yaml``), restricted to the operations
-the emulator implements, valid and invalid ones; each is sent over a real socket, signed (a
-valid timestamp and signature over the exact bytes sent, for a key with every permission) or
-unsigned (whatever timestamp/signature the generator made up). Every answer must pass
-``tests.emulator.hostile.problems``: no 5xx, no hang, every error Binance-shaped with the
-catalogue's status.
+own OpenAPI spec, vendored as ``tests/data/binance-spot-openapi.yaml`` (trimmed to the
+operations the emulator implements, see ``tests/data/README.md``), valid and invalid ones;
+each is sent over a real socket, signed (a valid timestamp and signature over the exact bytes
+sent, for a key with every permission) or unsigned (whatever timestamp/signature the generator
+made up). Every answer must pass ``tests.emulator.hostile.problems``: no 5xx, no hang, every
+error Binance-shaped with a status and message the reference names for its code.
 
 The suite runs a bounded, deterministic pass (a few seconds). The long run, on demand::
 
@@ -12,6 +12,8 @@ The suite runs a bounded, deterministic pass (a few seconds). The long run, on d
 
 ``KEYPROBE_FUZZ_EXAMPLES`` is the number of examples per test (4 tests: positive/negative data ×
 signed/unsigned); with it set, generation is random unless ``KEYPROBE_FUZZ_SEED=<int>`` pins it.
+``KEYPROBE_OPENAPI_SPEC=<path>`` fuzzes from another (full) spec file instead of the vendored one.
+The spec is part of the repository: a missing one is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import yaml
+import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -36,19 +38,14 @@ from keyprobe.binance.endpoints import ENDPOINTS
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.server import EmulatorServer
+from tests.data.trim_openapi import VENDORED, load, trim
 from tests.emulator.conftest import make_holder
 from tests.emulator.hostile import ALL_PERMISSIONS, GENEROUS, problems
 from tests.emulator.wire import Holder
 
-schemathesis = pytest.importorskip("schemathesis")
 GenerationMode = schemathesis.GenerationMode
 
-SPEC_PATH = Path(
-    os.environ.get(
-        "KEYPROBE_OPENAPI_SPEC",
-        Path(__file__).resolve().parents[3] / "shared/reference/binance-spot-openapi.yaml",
-    )
-)
+SPEC_PATH = Path(os.environ.get("KEYPROBE_OPENAPI_SPEC", VENDORED))
 LONG_EXAMPLES = os.environ.get("KEYPROBE_FUZZ_EXAMPLES")
 EXAMPLES = int(LONG_EXAMPLES) if LONG_EXAMPLES else 100
 FUZZ_SEED = os.environ.get("KEYPROBE_FUZZ_SEED")
@@ -56,57 +53,20 @@ REQUEST_TIMEOUT_S = 10.0
 SIGNING_PARAMS = ("timestamp", "signature")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SPEC_PATH.is_file(), reason=f"no OpenAPI spec at {SPEC_PATH}"),
-]
+pytestmark = pytest.mark.slow
 
 
 # ---------------------------------------------------------------------------- the spec
 
 
-def _refs(node: Any, out: set[str]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                out.add(value)
-            else:
-                _refs(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _refs(value, out)
-
-
 @functools.cache
 def trimmed_spec() -> dict[str, Any]:
-    """The emulator's operations of the ~1 MB spec, with only the components they reference.
-    Loaded once per session (cached)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with SPEC_PATH.open(encoding="utf-8") as f:
-        full = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
-    paths: dict[str, dict[str, Any]] = {}
-    for ep in ENDPOINTS:
-        paths.setdefault(ep.path, {})[ep.method.lower()] = full["paths"][ep.path][ep.method.lower()]
-    components: dict[str, dict[str, Any]] = {}
-    todo: set[str] = set()
-    _refs(paths, todo)
-    seen: set[str] = set()
-    while todo:
-        ref = todo.pop()
-        if ref in seen:
-            continue
-        seen.add(ref)
-        _, _, section, name = ref.split("/")
-        node = full["components"][section][name]
-        components.setdefault(section, {})[name] = node
-        _refs(node, todo)
-    components["securitySchemes"] = full["components"]["securitySchemes"]
-    return {
-        "openapi": full["openapi"],
-        "info": full["info"],
-        "paths": paths,
-        "components": components,
-    }
+    """The emulator's operations of the spec with only the components they reference (the
+    vendored file already is exactly that; trimming it again is a no-op). Loaded once."""
+    assert SPEC_PATH.is_file(), (
+        f"no OpenAPI spec at {SPEC_PATH}: it is vendored in the repository (tests/data/README.md)"
+    )
+    return trim(load(SPEC_PATH))
 
 
 @functools.cache
@@ -119,10 +79,16 @@ def _strategy(mode: str) -> Any:
     return _schema().as_strategy(GenerationMode(mode))
 
 
-def test_the_trimmed_spec_covers_every_emulator_operation() -> None:
-    spec = trimmed_spec()
+def test_the_vendored_spec_covers_every_emulator_operation() -> None:
+    assert VENDORED.is_file(), f"{VENDORED} is missing (tests/data/README.md)"
+    vendored = load(VENDORED)
     for ep in ENDPOINTS:
-        assert ep.method.lower() in spec["paths"][ep.path], ep.name
+        assert ep.method.lower() in vendored["paths"].get(ep.path, {}), (
+            f"{ep.method} {ep.path} is not in {VENDORED.name}: regenerate it "
+            "(python -m tests.data.trim_openapi path/to/spot_api.yaml)"
+        )
+    # ...and nothing else: the vendored excerpt is exactly what the fuzzing uses.
+    assert vendored == trim(vendored)
 
 
 # ---------------------------------------------------------------------------- the target

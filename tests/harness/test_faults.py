@@ -22,6 +22,7 @@ from keyprobe.emulator.app import Emulator
 from keyprobe.harness.orders import FAMILY
 from tests.harness.conftest import Provisioned, copy_suites, provision
 from tests.harness.faulty import Fault, Faulty
+from tests.launch import with_default_sigint
 
 PROFILES = """
 [profiles.h]
@@ -281,21 +282,24 @@ def test_sigint_in_the_order_suite_leaves_no_order_and_no_half_written_report(
     emu = Emulator()
     keys = provision(emu, serve(emu), profiles)
     keys.apply(monkeypatch)
-    # Ctrl-C as a terminal sends it: to the whole process group, xdist workers included.
+    # Ctrl-C as a terminal sends it: to the whole process group, xdist workers included;
+    # SIGINT at its default in the child however this pytest was started (tests/launch.py).
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--target",
-            keys.url,
-            "-m",
-            "order or cancel",
-            "-n",
-            "2",
-            "-p",
-            "no:cacheprovider",
-        ],
+        with_default_sigint(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--target",
+                keys.url,
+                "-m",
+                "order or cancel",
+                "-n",
+                "2",
+                "-p",
+                "no:cacheprovider",
+            ]
+        ),
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -9,7 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from keyprobe.binance.signing import (
 )
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.keys import KeyRecord
+from keyprobe.emulator.server import EmulatorServer
 from keyprobe.harness.client import BinanceAuth, ServerClock, Wire
 from keyprobe.harness.credentials import Credentials
 from keyprobe.harness.faults import Send
@@ -66,10 +68,18 @@ def tree_text(root: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.slow
-def test_no_key_secret_or_signature_reaches_any_artifact(
-    tmp_path: Path, serve: Callable[[Emulator], str]
-) -> None:
+@dataclass
+class LeakyRun:
+    """One ``pytest suites`` run with failing cells, and everything needed to search it."""
+
+    folder: Path
+    out: str
+    needles: set[str]
+
+
+@pytest.fixture(scope="module")
+def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LeakyRun]:
+    tmp_path = tmp_path_factory.mktemp("leaky-run")
     for source in SUITES.glob("*.py"):
         shutil.copy(source, tmp_path / source.name)
     profiles = tmp_path / "profiles.toml"
@@ -78,82 +88,77 @@ def test_no_key_secret_or_signature_reaches_any_artifact(
     profiles.write_text(shipped.replace(*WRONG_OVERRIDE), encoding="utf-8")
     emu = Emulator()
     recorder = Faulty(emu)
-    url = serve(recorder)  # type: ignore[arg-type]
-    keys = provision(
-        emu,
-        url,
-        profiles,
-        # A LEAK (more than declared) and a MISSING (less than declared), for real.
-        grants={
-            "spot_trading": ["enableReading", "enableSpotAndMarginTrading", "enableWithdrawals"],
-            "trade_only": [],
-        },
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPROBE_")}
-    env.update(keys.env)
-    env["COLUMNS"] = "200"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--target",
+    with EmulatorServer(recorder, host="127.0.0.1", port=0) as server:  # type: ignore[arg-type]
+        url = server.url
+        keys = provision(
+            emu,
             url,
-            "--profiles",
-            str(profiles),
-            "-n",
-            "2",
-            "-rA",
-            "-vv",
-            "--junitxml",
-            "junit.xml",
-            "--log-file",
-            "logs/run.log",
-            "--log-file-level",
-            "DEBUG",
-            "--log-level",
-            "DEBUG",
-            "-o",
-            "cache_dir=pytest-cache",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    out = done.stdout + done.stderr
-    assert done.returncode == pytest.ExitCode.TESTS_FAILED, out[-3000:]
-    for verdict in ("LEAK", "MISSING"):
-        assert f"{verdict}: " in done.stdout, verdict
-    built = None
-    if shutil.which("npm") and shutil.which("java"):
-        report = subprocess.run(
-            [sys.executable, "-m", "keyprobe.cli", "report"],
+            profiles,
+            # A LEAK (more than declared) and a MISSING (less than declared), for real.
+            grants={
+                "spot_trading": [
+                    "enableReading",
+                    "enableSpotAndMarginTrading",
+                    "enableWithdrawals",
+                ],
+                "trade_only": [],
+            },
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPROBE_")}
+        env.update(keys.env)
+        env["COLUMNS"] = "200"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--target",
+                url,
+                "--profiles",
+                str(profiles),
+                "-n",
+                "2",
+                "-rA",
+                "-vv",
+                "--junitxml",
+                "junit.xml",
+                "--log-file",
+                "logs/run.log",
+                "--log-file-level",
+                "DEBUG",
+                "--log-level",
+                "DEBUG",
+                "-o",
+                "cache_dir=pytest-cache",
+            ],
             cwd=tmp_path,
+            env=env,
             capture_output=True,
             text=True,
             timeout=300,
             check=False,
         )
-        assert report.returncode == 0, report.stderr[-2000:]
-        built = tmp_path / "reports" / "allure-report" / "index.html"
-
-    secrets = set(secrets_of(keys))
+    out = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, out[-3000:]
+    for verdict in ("LEAK", "MISSING"):
+        assert f"{verdict}: " in done.stdout, verdict
     # Sent by the run itself: keys of every kind (unknown, malformed, generated in the
     # subprocess) and every signature, as the emulator received them.
     sent_keys = recorder.api_keys()
     signatures = recorder.signatures()
     assert len(signatures) > 200 and len(sent_keys) > len(keys.credentials)
-    needles = secrets | sent_keys | {s for s in signatures if len(s) >= 16}
+    needles = set(secrets_of(keys)) | sent_keys | {s for s in signatures if len(s) >= 16}
+    yield LeakyRun(tmp_path, out, needles)
+
+
+@pytest.mark.slow
+def test_no_key_secret_or_signature_reaches_any_artifact(leaky_run: LeakyRun) -> None:
+    tmp_path, needles = leaky_run.folder, leaky_run.needles
     places = tree_text(tmp_path / "reports")
     for folder in ("logs", "pytest-cache"):
         places.update({f"{folder}/{k}": v for k, v in tree_text(tmp_path / folder).items()})
     places["junit.xml"] = (tmp_path / "junit.xml").read_text(encoding="utf-8")
-    places["terminal"] = out
-    if built is not None:
-        places["allure-report (decoded)"] = report_text(built)
+    places["terminal"] = leaky_run.out
     expected = {"junit.xml", "terminal", "logs/run.log", "reports/matrix.json", "run.json"}
     assert {p for p in places if any(p.endswith(e) for e in expected)}, sorted(places)
     assert any(p.endswith("-attachment.json") for p in places), "no exchanges attached"
@@ -163,8 +168,29 @@ def test_no_key_secret_or_signature_reaches_any_artifact(
     assert {where: hits for where, hits in found.items() if hits} == {}
     for where, text in places.items():
         assert "PRIVATE KEY" not in text, where
-    if built is None:
-        pytest.skip("npm or java missing: the HTML report (keyprobe report) was not built")
+
+
+@pytest.mark.slow
+def test_no_key_secret_or_signature_reaches_the_html_report(leaky_run: LeakyRun) -> None:
+    # Checked before any work: skipped means "not checked", never "checked, then skipped".
+    if not (shutil.which("npm") and shutil.which("java")):
+        pytest.skip("npm or java missing: the HTML report (keyprobe report) cannot be built")
+    report = subprocess.run(
+        [sys.executable, "-m", "keyprobe.cli", "report"],
+        cwd=leaky_run.folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    built = leaky_run.folder / "reports" / "allure-report" / "index.html"
+    places = tree_text(leaky_run.folder / "reports" / "allure-report")
+    places["allure-report (decoded)"] = report_text(built)
+    found = {where: leaks(text, leaky_run.needles) for where, text in places.items()}
+    assert {where: hits for where, hits in found.items() if hits} == {}
+    for where, text in places.items():
+        assert "PRIVATE KEY" not in text, where
 
 
 # ----------------------------------------------------------------------------- key holders
