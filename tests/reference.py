@@ -109,6 +109,23 @@ ANSWERS: dict[tuple[int, int], tuple[str, ...]] = {
     (400, -2039): ("Client order ID is not correct for this order ID.",),  # L390
 }
 
+# The WebSocket API's own codes (``shared/reference/binance-ws-api.md``, WS below): §5 L244-253,
+# tagged [DOC D-ERR] there. -1135's second message is D-ERR's parameter variant; the reference
+# names -2035/-2036/-2042 with their D-ERR names (L253) but does not quote their messages: the
+# texts below are D-ERR's as keyprobe's emulator sends them, to be pinned by a recorded run.
+ANSWERS.update(
+    {
+        (400, -1020): ("This operation is not supported.",),  # WS L246
+        (400, -1135): (  # WS L245
+            "Invalid JSON Request",
+            "JSON sent for parameter '%s' is not valid",
+        ),
+        (400, -2035): ("User Data Stream subscription already active.",),  # WS L253 (name)
+        (400, -2036): ("User Data Stream subscription not active.",),  # WS L253 (name)
+        (400, -2042): ("Maximum subscription ID reached for this connection.",),  # WS L253
+    }
+)
+
 # Codes whose messages are a family: keyprobe's catalogue may keep a subset of them.
 FAMILY_CODES = frozenset({-1013, -2010, -2011, -2021})
 

@@ -25,8 +25,9 @@ from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
 from keyprobe.harness.expectations import Expectation, derive
+from keyprobe.harness.faults import Fault
 from keyprobe.harness.probes import CATALOGUE as PROBES
-from keyprobe.harness.probes import Attack, Probe
+from keyprobe.harness.probes import Probe
 from keyprobe.harness.profiles import Profile
 from keyprobe.harness.targets import resolve_target
 from tests.emulator.conftest import _SyncASGI, make_holder
@@ -305,7 +306,7 @@ def test_the_reference_weights_sum_over_a_request_sequence(client: httpx.Client)
 PLAIN_PROBES = [
     p
     for p in PROBES
-    if p.attack is Attack.NONE
+    if p.fault is Fault.NONE
     and p.needs is None
     and (p.endpoint.method, p.endpoint.path) in REFERENCE
 ]
