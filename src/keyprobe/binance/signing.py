@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -67,6 +68,12 @@ def strip_signature(raw: bytes) -> tuple[bytes, list[bytes]]:
 def signature_payload(raw_query: bytes, raw_body: bytes) -> bytes:
     """Query string then body, both without their ``signature`` pair, with no separator."""
     return strip_signature(raw_query)[0] + strip_signature(raw_body)[0]
+
+
+def ws_payload(params: Mapping[str, str]) -> str:
+    """The WebSocket API's signed payload (reference binance-ws-api.md §2.1): every param but
+    ``signature``, sorted by name, ``k=v`` joined with ``&``, values **not** percent-encoded."""
+    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature")
 
 
 def encode_params(params: list[tuple[str, str]] | dict[str, str]) -> str:

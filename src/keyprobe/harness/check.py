@@ -12,6 +12,7 @@ from typing import Protocol
 from faker import Faker
 
 from keyprobe.binance.signing import KeyType, Signer
+from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.cells import Cell, Verdict
 from keyprobe.harness import faults
 from keyprobe.harness.client import Answer, Sent, Wire
@@ -23,11 +24,9 @@ from keyprobe.harness.orders import ClientOrderIds, Ledger, PlacedOrder, run_of
 from keyprobe.harness.probes import Probe, ProbeContext, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
-from keyprobe.harness.targets import Target
+from keyprobe.harness.targets import Target, Transport
 from keyprobe.harness.verdicts import judge
-
-# The transports a check can go over. Only REST exists today; the WebSocket API plugs in here.
-REST = "rest"
+from keyprobe.harness.ws_client import WsWire
 
 
 class CheckEnv(Protocol):
@@ -38,6 +37,12 @@ class CheckEnv(Protocol):
 
     @property
     def wire(self) -> Wire: ...
+
+    @property
+    def ws_wire(self) -> WsWire: ...
+
+    @property
+    def ws_api_absent(self) -> str | None: ...
 
     @property
     def run_id(self) -> str: ...
@@ -66,12 +71,12 @@ class CheckInput:
 
     profile: Profile
     probe: Probe
-    transport: str = REST
+    transport: Transport = Transport.REST
 
     @property
     def id(self) -> str:
-        """The test id: ``read_only-place_order``."""
-        return f"{self.profile.name}-{self.probe.name}"
+        """The test id: ``read_only-place_order`` (REST), ``read_only-place_order-ws``."""
+        return f"{self.profile.name}-{self.probe.name}{self.transport.id_suffix}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +108,7 @@ class CheckResult:
             probe=self.input.probe.name,
             category=self.input.probe.category.value,
             target=self.target,
-            transport=self.input.transport,
+            transport=self.input.transport.value,
             expected=expected,
             actual=actual,
             verdict=self.verdict,
@@ -115,10 +120,17 @@ class CheckResult:
         return sent
 
 
+def has_door(probe: Probe, transport: Transport) -> bool:
+    """Whether ``probe`` exists over ``transport``: the WebSocket API mirrors most /api
+    endpoints (binance/ws_methods.py) and none of /sapi."""
+    return transport is Transport.REST or probe.endpoint_name in BY_REST
+
+
 def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> CheckResult:
     profile, probe, target = check.profile, check.probe, env.target
     result = CheckResult(check, target.name, Verdict.BROKEN, "not run")
-    derived = derive(profile, probe, target)
+    over_ws = check.transport is Transport.WS_API
+    derived = derive(profile, probe, target, check.transport)
     if isinstance(derived, NotExpressible):
         result.verdict, result.reason = Verdict.SKIPPED, derived.reason
         return result
@@ -130,6 +142,10 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         return result
     if env.broken is not None:
         result.reason = env.broken
+        return result
+    if over_ws and env.ws_api_absent is not None:
+        # Measured at the start: the surface is absent, not broken.
+        result.verdict, result.reason = Verdict.SKIPPED, env.ws_api_absent
         return result
     recipe = env.recipe
     assert recipe is not None  # noqa: S101 - a run without a recipe is marked broken
@@ -159,9 +175,16 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
 
     params = probe.params(ctx)
     faulty = faults.apply(probe.fault, as_profile, creds.key_type, env)
-    sent = result.record(
-        f"probe: {probe.description}", _send(wire, probe.endpoint_name, params, faulty)
-    )
+    if over_ws:
+        ws = BY_REST[probe.endpoint_name]
+        sent = result.record(
+            f"probe over the WebSocket API ({ws.name}): {probe.description}",
+            _send_ws(env.ws_wire, ws.name, params, faulty),
+        )
+    else:
+        sent = result.record(
+            f"probe: {probe.description}", _send(wire, probe.endpoint_name, params, faulty)
+        )
     if probe.changes_state:
         client_ids = [v for k, v in params if k == "newClientOrderId"]
         _remember(ledger, creds, recipe.symbol, client_ids, sent.answer)
@@ -174,6 +197,17 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
 def _send(wire: Wire, endpoint: str, params: list[tuple[str, str]], send: Send) -> Sent:
     return wire.call(
         endpoint,
+        params,
+        api_key=send.api_key,
+        signer=send.signer,
+        source=send.source,
+        timestamp_shift_ms=send.shift_ms,
+    )
+
+
+def _send_ws(wire: WsWire, method: str, params: list[tuple[str, str]], send: Send) -> Sent:
+    return wire.call(
+        method,
         params,
         api_key=send.api_key,
         signer=send.signer,

@@ -178,7 +178,7 @@ class Wire:
     def set_budget(self, source: str | None, budget: RateBudget | None) -> None:
         self._budgets[source] = budget
 
-    def _budget(self, source: str | None) -> RateBudget | None:
+    def budget(self, source: str | None) -> RateBudget | None:
         return self._budgets.get(source, self._default_budget)
 
     def _client(self, source: str | None) -> httpx.Client:
@@ -227,7 +227,7 @@ class Wire:
         elif api_key is not None:
             headers["X-MBX-APIKEY"] = api_key
         weight = ep.weight(dict(pairs)) if ep.ip_weight else 0
-        budget = self._budget(source)
+        budget = self.budget(source)
         stopped = self._stopped.get(source)
         if stopped is not None and time.monotonic() < stopped[0]:
             request = httpx.Request(ep.method, url, headers=headers)

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
 from keyprobe.binance.errors import Family, Outcome, message
+from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
 from keyprobe.harness.probes import Probe
 from keyprobe.harness.profiles import KeyKind, Profile
-from keyprobe.harness.targets import Target
+from keyprobe.harness.targets import Target, Transport
 
 # The families with which the auth pipeline refuses a request (reference §5.5 precedence).
 REFUSAL_FAMILIES = frozenset({Family.AUTH, Family.CLOCK})
@@ -48,8 +49,12 @@ def _rejected_key(why: str) -> Expectation:
     return _refused(401, -2015, why, message(-2015).rstrip("."))
 
 
-def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressible | None:
+def expressible(
+    profile: Profile, probe: Probe, target: Target, transport: Transport = Transport.REST
+) -> NotExpressible | None:
     caps, ep = target.caps, probe.endpoint
+    if transport is Transport.WS_API and probe.endpoint_name not in BY_REST:
+        return NotExpressible(f"the WebSocket API has no method for {ep.method} {ep.path}")
     if ep.api.value == "sapi" and not caps.sapi:
         return NotExpressible(f"{target.label}: /sapi does not exist there ({caps.note})")
     if probe.changes_state and not caps.state_changes:
@@ -74,17 +79,19 @@ def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressibl
     return None
 
 
-def derive(profile: Profile, probe: Probe, target: Target) -> Expectation | NotExpressible:
-    blocked = expressible(profile, probe, target)
+def derive(
+    profile: Profile, probe: Probe, target: Target, transport: Transport = Transport.REST
+) -> Expectation | NotExpressible:
+    blocked = expressible(profile, probe, target, transport)
     if blocked is not None:
         return blocked
     override = profile.expect.get(probe.name)
     if override is not None:
         return Expectation(override, is_refusal(override), "set in the profiles file", True)
-    return _derived(profile, probe, target)
+    return _derived(profile, probe, target, transport)
 
 
-def _derived(profile: Profile, probe: Probe, target: Target) -> Expectation:
+def _derived(profile: Profile, probe: Probe, target: Target, transport: Transport) -> Expectation:
     """Reference §5.5 order: key header/format, key exists, IP, timestamp, signature,
     permission, then the business answer that proves the request was let through. The probe's
     fault (if any) is refused at its own stage; the profile's state at the others."""
@@ -92,9 +99,10 @@ def _derived(profile: Profile, probe: Probe, target: Target) -> Expectation:
     fault = FAULTS.get(probe.fault)
 
     def refused_by_fault(stage: Stage) -> Expectation | None:
-        if fault is None or fault.stage is not stage or fault.refusal is None:
+        if fault is None or fault.stage is not stage:
             return None
-        return Expectation(fault.refusal, True, fault.why)
+        refusal, why = fault.refusal_over(transport)
+        return None if refusal is None else Expectation(refusal, True, why)
 
     if (hit := refused_by_fault(Stage.KEY_HEADER)) is not None:
         return hit

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from keyprobe.binance.errors import Outcome, message
 from keyprobe.binance.signing import KeyType, MaskedRepr, Signer, generate_api_key
+from keyprobe.harness.targets import Transport
 
 # How far the deliberately wrong timestamps are off: well beyond any offset error.
 FUTURE_SHIFT_MS = 5_000
@@ -80,6 +81,15 @@ class FaultSpec:
     # (a swapped key, another source address) are judged by what the key then is.
     refusal: Outcome | None = None
     why: str = ""
+    # Where the WebSocket API refuses the fault otherwise (apiKey is a param there, not a
+    # header); None: as over REST.
+    ws_refusal: Outcome | None = None
+    ws_why: str = ""
+
+    def refusal_over(self, transport: Transport) -> tuple[Outcome | None, str]:
+        if transport is Transport.WS_API and self.ws_refusal is not None:
+            return self.ws_refusal, self.ws_why
+        return self.refusal, self.why
 
 
 def malformed_api_key() -> str:
@@ -103,6 +113,10 @@ FAULTS: dict[Fault, FaultSpec] = {
             lambda send, _t, _tools: replace(send, api_key=None),
             Outcome(401, -2014, message(-2014)),
             "no X-MBX-APIKEY header",
+            # Over the WebSocket API the key is the mandatory apiKey param (reference
+            # binance-ws-api.md §2.1): a syntax error, checked before any key lookup.
+            Outcome(400, -1102, message(-1102, 1) % "apiKey"),
+            "no apiKey param",
         ),
         FaultSpec(
             Fault.MALFORMED_KEY,

@@ -36,7 +36,8 @@ from keyprobe.harness.order_recipe import MarketError, OrderRecipe, recipe_from
 from keyprobe.harness.probes import PROBE_NAMES
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
-from keyprobe.harness.targets import Capabilities, Target
+from keyprobe.harness.targets import Capabilities, Target, Transport
+from keyprobe.harness.ws_client import WsWire
 
 _UNIT_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 # A GET /api/v3/time slower than this does not tell the server's time well enough (the
@@ -61,6 +62,8 @@ class Options:
     capabilities: str | None = None
     egress_address: str | None = None
     timeout: float = 10.0
+    # The transports asked for (--transport); empty: every one the target has.
+    transports: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -71,6 +74,8 @@ class Facts:
     weight_window_ms: int = 60_000
     weight_header: str = "x-mbx-used-weight-1m"
     broken: str | None = None
+    # Why the target's WebSocket API cannot be used (its cells are then skipped), or None.
+    ws_api_absent: str | None = None
 
 
 @dataclass(slots=True, repr=False)
@@ -116,7 +121,9 @@ class RunInfo(MaskedRepr):
             seed=data["seed"],
             target=Target(**target),
             profiles_path=data["profiles_path"],
-            options=Options(**data["options"]),
+            options=Options(
+                **{**data["options"], "transports": tuple(data["options"]["transports"])}
+            ),
             facts=Facts(**facts),
             generated={
                 name: Credentials(g["api_key"], KeyType(g["key_type"]), g["private"])
@@ -153,6 +160,7 @@ class Run:
         self.by_name = {p.name: p for p in profiles}
         self.clock = ServerClock(info.facts.offset_ms)
         self._wire: Wire | None = None
+        self._ws_wire: WsWire | None = None
         self._wrong: dict[KeyType, Signer] = {}
         for creds in info.generated.values():
             REDACTOR.add(*creds.secrets())
@@ -188,6 +196,33 @@ class Run:
             self._wire = make_wire(self.info.target, self.clock, self.info.options, self.info.facts)
         return self._wire
 
+    @property
+    def ws_wire(self) -> WsWire:
+        if self._ws_wire is None:
+            url = self.info.target.ws_api_url
+            assert url is not None  # noqa: S101 - no ws-api cell runs without one
+            options = self.info.options
+            self._ws_wire = WsWire(
+                url,
+                self.clock,
+                recv_window=options.recv_window,
+                timeout=options.timeout,
+                budget=self.wire.budget,
+            )
+        return self._ws_wire
+
+    @property
+    def ws_api_absent(self) -> str | None:
+        target = self.info.target
+        if target.ws_api_url is None:
+            return f"{target.label}: keyprobe knows no WebSocket API there"
+        return self.info.facts.ws_api_absent
+
+    def transports(self) -> list[Transport]:
+        """The transports this run's cells go over: those asked for (all by default)."""
+        asked = self.info.options.transports
+        return [t for t in Transport if not asked or t.value in asked]
+
     def credentials(self, profile: Profile) -> Credentials:
         """Raises MissingSecrets (skip the cell) or BadSecrets."""
         generated = self.info.generated.get(profile.name)
@@ -206,6 +241,9 @@ class Run:
         return self._wrong[key_type]
 
     def close(self) -> None:
+        if self._ws_wire is not None:
+            self._ws_wire.close()
+            self._ws_wire = None
         if self._wire is not None:
             self._wire.close()
             self._wire = None
@@ -332,11 +370,30 @@ def measure_facts(target: Target, options: Options) -> Facts:
             )
         except (MarketError, ArithmeticError, ValueError) as exc:
             facts.broken = f"{target.label}: cannot build a safe order: {exc}"
+            return facts
+        if not options.transports or Transport.WS_API.value in options.transports:
+            facts.ws_api_absent = _ws_api_absent(target, clock, options, wire)
     except Exception as exc:  # whatever the target did, the run reports it, never crashes
         facts.broken = f"{target.label}: {type(exc).__name__}: {exc}"
     finally:
         wire.close()
     return facts
+
+
+def _ws_api_absent(target: Target, clock: ServerClock, options: Options, wire: Wire) -> str | None:
+    """Measured, not believed: does the target answer a WebSocket API ping?"""
+    url = target.ws_api_url
+    if url is None:
+        return f"{target.label}: keyprobe knows no WebSocket API there"
+    ws = WsWire(url, clock, timeout=min(options.timeout, 5.0), budget=wire.budget)
+    try:
+        sent = ws.call("ping", source=target.source_address)
+    finally:
+        ws.close()
+    if sent.answer.status == 200:
+        return None
+    why = sent.answer.error or f"ping answered {sent.answer.label()}"
+    return f"{target.label}: no WebSocket API at {url} ({why})"
 
 
 def _broken(what: str, error: str | None, status: int | None, target: Target) -> str:

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 
 class TargetError(ValueError):
     """A ``--target`` (or related option) that cannot be used."""
+
+
+class Transport(StrEnum):
+    """The doors a key can open on a target: each probe runs over every one it has."""
+
+    REST = "rest"
+    # The Spot WebSocket API (/ws-api/v3), where since 2026 the user-data stream lives.
+    WS_API = "ws-api"
+
+    @property
+    def id_suffix(self) -> str:
+        """What a test id adds for this transport (REST ids stay ``profile-probe``)."""
+        return "" if self is Transport.REST else "-ws"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,22 @@ MAINNET_CAPS = Capabilities(
     note="mainnet: reads, order/test, cancel of a non-existent order, apiRestrictions only",
 )
 
+# The WebSocket API of each named target (reference binance-ws-api.md §1.1).
+WS_API_URLS: dict[str, str] = {
+    "testnet": "wss://ws-api.testnet.binance.vision/ws-api/v3",
+    "demo": "wss://demo-ws-api.binance.com/ws-api/v3",
+    "mainnet": "wss://ws-api.binance.com:443/ws-api/v3",
+}
+WS_API_PATH = "/ws-api/v3"
+
+
+def ws_api_url_of(base_url: str) -> str:
+    """Where a Binance-compatible REST base URL serves the WebSocket API: the same host and
+    port at /ws-api/v3, as ``keyprobe emulator`` does (a URL target's guess, checked at start)."""
+    scheme, _, rest = base_url.rstrip("/").partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest + WS_API_PATH
+
+
 NAMED: dict[str, tuple[str, Capabilities]] = {
     "testnet": ("https://testnet.binance.vision", TESTNET_CAPS),
     "demo": ("https://demo-api.binance.com", DEMO_CAPS),
@@ -82,13 +112,16 @@ class Target:
     # (the "foreign address" probe). None: let the OS choose / probe not expressible.
     source_address: str | None = None
     foreign_address: str | None = None
+    # The WebSocket API's URL (None: the target has none keyprobe knows of).
+    ws_api_url: str | None = None
 
     @property
     def label(self) -> str:
         return self.name
 
     def with_url(self, base_url: str) -> Target:
-        return replace(self, base_url=base_url.rstrip("/"))
+        base = base_url.rstrip("/")
+        return replace(self, base_url=base, ws_api_url=self.ws_api_url or ws_api_url_of(base))
 
 
 def _is_ipv4_loopback(host: str) -> bool:
@@ -132,7 +165,7 @@ def resolve_target(
                 "cancel of a non-existent order and apiRestrictions only)"
             )
         url, caps = NAMED[spec]
-        return Target(spec, url, caps, foreign_address=egress_address)
+        return Target(spec, url, caps, foreign_address=egress_address, ws_api_url=WS_API_URLS[spec])
     parts = urlsplit(spec)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetError(
@@ -153,4 +186,5 @@ def resolve_target(
     if foreign is None and _is_ipv4_loopback(parts.hostname):
         # A local Binance-compatible service: another loopback address is another client.
         source, foreign = "127.0.0.1", "127.0.0.2"
-    return Target(spec.rstrip("/"), spec.rstrip("/"), caps, False, source, foreign)
+    base = spec.rstrip("/")
+    return Target(base, base, caps, False, source, foreign, ws_api_url_of(base))

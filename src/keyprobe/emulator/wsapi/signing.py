@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import quote_plus
 
-from keyprobe.binance.signing import Verifier
+from keyprobe.binance.signing import Verifier, ws_payload
 from keyprobe.emulator.wsapi.settings import SignatureMode
 
 # What quote_plus leaves alone: a payload made only of these reads the same encoded or not.
@@ -15,8 +15,8 @@ _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 
 
 def payload(params: dict[str, str]) -> str:
-    """The documented payload (strict)."""
-    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature")
+    """The documented payload (strict): the wire contract's rule."""
+    return ws_payload(params)
 
 
 def _variants(params: dict[str, str], booleans: frozenset[str]) -> Iterator[str]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from keyprobe.cells import Verdict
-from keyprobe.harness.check import CheckInput, CheckResult, run_check
+from keyprobe.harness.check import CheckInput, CheckResult, has_door, run_check
 from keyprobe.harness.orders import Ledger
 from keyprobe.harness.plugin.roles import ensure_run
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category
@@ -20,20 +20,22 @@ from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.run import Run, seeded_faker
 from keyprobe.harness.sinks import allure
 from keyprobe.harness.sinks.matrix import CELL_PROPERTY
+from keyprobe.harness.targets import Transport
 
 log = logging.getLogger("keyprobe.plugin")
 
 
 @dataclass(frozen=True, slots=True)
 class CellRef:
-    """The parameter of a suite test: which profile runs which probe."""
+    """The parameter of a suite test: which profile runs which probe over which transport."""
 
     profile: str
     probe: str
+    transport: Transport = Transport.REST
 
     @property
     def id(self) -> str:
-        return f"{self.profile}-{self.probe}"
+        return f"{self.profile}-{self.probe}{self.transport.id_suffix}"
 
     def __repr__(self) -> str:
         return self.id
@@ -51,14 +53,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         Category(m.name) for m in metafunc.definition.iter_markers() if m.name in set(Category)
     }
     params = []
+    transports = run.transports()
     for profile in run.profiles:
         for probe in CATALOGUE:
             if categories and probe.category not in categories:
                 continue
-            cell = CellRef(profile.name, probe.name)
-            # Under xdist, cells that place or cancel orders run on one worker, in order: the
-            # controller's scheduler groups them by this id (plugin/scheduling.py).
-            params.append(pytest.param(cell, id=cell.id))
+            for transport in transports:
+                if not has_door(probe, transport):
+                    continue  # e.g. /sapi over the WebSocket API: no such cell, not a skip
+                cell = CellRef(profile.name, probe.name, transport)
+                # Under xdist, cells that place or cancel orders run on one worker, in order:
+                # the controller's scheduler groups them by this id (plugin/scheduling.py).
+                params.append(pytest.param(cell, id=cell.id))
     metafunc.parametrize("probe_cell", params)
 
 
@@ -79,7 +85,7 @@ def keyprobe_check(
 
     def check(cell: CellRef) -> CheckResult:
         __tracebackhide__ = True
-        inputs = CheckInput(run.by_name[cell.profile], BY_NAME[cell.probe])
+        inputs = CheckInput(run.by_name[cell.profile], BY_NAME[cell.probe], cell.transport)
         allure.start(inputs, run.target.name)
         fake = seeded_faker(run.info.seed, request.node.nodeid)
         result = run_check(run, inputs, fake, ledger)

@@ -10,6 +10,8 @@ from keyprobe.harness.credentials import Credentials
 from keyprobe.harness.profiles import Profile
 from keyprobe.harness.run import StartEmulator
 
+EMBEDDED_WEIGHT_PER_MINUTE = 1_000_000
+
 
 def embedded_emulator(config: pytest.Config) -> StartEmulator:
     """A function that starts the emulator on 127.0.0.1 (any free port) with the run's
@@ -18,9 +20,16 @@ def embedded_emulator(config: pytest.Config) -> StartEmulator:
     def start(keys: list[tuple[Profile, Credentials, KeyMaterial]]) -> str:
         from keyprobe.emulator.app import Emulator
         from keyprobe.emulator.keys import KeyRecord
+        from keyprobe.emulator.ratelimit import RateLimits, Window
         from keyprobe.emulator.server import EmulatorServer
 
-        emulator = Emulator(flavor="exchange")
+        # The embedded exchange is ours and serves one run: its request-weight limit is
+        # EMBEDDED_WEIGHT_PER_MINUTE, not the testnet's 6,000, so that running the suites twice
+        # within a minute never waits for a window (the budget learns the limit from
+        # exchangeInfo). Order limits stay the testnet's. Rate-limit behaviour itself is
+        # proved against served emulators with the testnet's limits (tests/harness).
+        limits = RateLimits(request_weight=Window(EMBEDDED_WEIGHT_PER_MINUTE, 1, "M"))
+        emulator = Emulator(flavor="exchange", limits=limits)
         for profile, creds, material in keys:
             emulator.keys.register(
                 KeyRecord.create(

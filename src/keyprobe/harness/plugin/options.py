@@ -67,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(live targets: enables the foreign_address probe)",
     )
     group.addoption(
+        "--transport",
+        default="both",
+        choices=["rest", "ws-api", "both"],
+        help="the doors each probe goes through: rest, ws-api (the Spot WebSocket API) or "
+        "both (default; ws-api cells are skipped with the reason where the target has none)",
+    )
+    group.addoption(
         "--probe-timeout",
         type=float,
         default=None,
@@ -103,6 +110,7 @@ def options_of(config: pytest.Config) -> Options:
         capabilities=config.getoption("capabilities"),
         egress_address=config.getoption("egress_address"),
         timeout=timeout or 10.0,
+        transports=() if (t := config.getoption("transport")) in (None, "both") else (t,),
     )
 
 

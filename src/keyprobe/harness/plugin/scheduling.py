@@ -23,9 +23,10 @@ def cell_probe(nodeid: str) -> str | None:
     if not nodeid.endswith("]") or "[" not in nodeid:
         return None
     param = nodeid[nodeid.rindex("[") + 1 : -1]
-    # Profile names match [A-Za-z0-9_]{1,64}: the first '-' ends the profile.
+    # Profile names match [A-Za-z0-9_]{1,64}: the first '-' ends the profile; a transport
+    # other than REST adds its suffix (Transport.id_suffix).
     _, sep, probe = param.partition("-")
-    return probe if sep else None
+    return probe.removesuffix("-ws") if sep else None
 
 
 def make_scheduler(

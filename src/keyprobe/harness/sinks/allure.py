@@ -49,18 +49,27 @@ _FEATURE = {
 }
 
 
-def _title(profile: str, probe: str, expected: str | None = None) -> str:
-    """What a person reads in the tree: ``read_only · place order → expect 401/-2015``."""
+def _title(profile: str, probe: str, transport: str, expected: str | None = None) -> str:
+    """What a person reads in the tree: ``read_only · place order → expect 401/-2015``, and
+    ``read_only · place order · ws-api → ...`` for the WebSocket API."""
     title = f"{profile} · {probe.replace('_', ' ')}"
+    if transport != "rest":
+        title += f" · {transport}"
     return title if expected is None else f"{title} → expect {expected}"
 
 
 def label_cell(
-    profile: str, key_type: str, probe: str, category: str, target: str, description: str
+    profile: str,
+    key_type: str,
+    probe: str,
+    category: str,
+    target: str,
+    description: str,
+    transport: str = "rest",
 ) -> None:
     if allure is None:
         return
-    allure.dynamic.title(_title(profile, probe))
+    allure.dynamic.title(_title(profile, probe, transport))
     allure.dynamic.description(description)
     allure.dynamic.epic("API key permissions")
     allure.dynamic.feature(_FEATURE.get(category, category))
@@ -71,15 +80,19 @@ def label_cell(
     _parameter("profile", profile)
     _parameter("key type", key_type)
     _parameter("probe", probe)
+    _parameter("transport", transport)
+    allure.dynamic.tag(f"transport:{transport}")
     # Excluded from historyId: a URL target with a random port would break history per run.
     _parameter("target", target, excluded=True)
 
 
-def expectation(profile: str, probe: str, status: int, code: int | None, why: str) -> None:
+def expectation(
+    profile: str, probe: str, status: int, code: int | None, why: str, transport: str = "rest"
+) -> None:
     if allure is None:
         return
     expected = str(status) if code is None else f"{status}/{code}"
-    allure.dynamic.title(_title(profile, probe, expected))
+    allure.dynamic.title(_title(profile, probe, transport, expected))
     _parameter("expected", expected)
     allure.dynamic.label("expectation", why)
 
@@ -145,6 +158,7 @@ def start(check: CheckInput, target: str) -> None:
         probe.category.value,
         target,
         probe.description,
+        check.transport.value,
     )
 
 
@@ -160,6 +174,7 @@ def finish(result: CheckResult) -> None:
             expected.status,
             expected.code,
             result.expectation.why,
+            result.input.transport.value,
         )
     verdict(result.verdict, expected.status if expected else None)
     check_step(result.verdict.value, REDACTOR.text(result.reason))

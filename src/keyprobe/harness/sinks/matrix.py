@@ -39,6 +39,14 @@ class Matrix:
     def probes(self) -> list[str]:
         return self._ordered((c.probe for c in self._cells.values()), self._probes)
 
+    def transports(self) -> list[str]:
+        """REST first, then the others in the order they appear."""
+        seen = dict.fromkeys(c.transport for c in self._cells.values())
+        return sorted(seen, key=lambda t: (t != "rest", list(seen).index(t)))
+
+    def has(self, probe: str, transport: str) -> bool:
+        return any(c.probe == probe and c.transport == transport for c in self._cells.values())
+
     def cells(self) -> list[Cell]:
         probe_rank = {n: i for i, n in enumerate(self.probes())}
         profile_rank = {n: i for i, n in enumerate(self.profiles())}

@@ -22,7 +22,11 @@ def render(matrix: Matrix, width: int = 120) -> list[str]:
     profiles, probes = matrix.profiles(), matrix.probes()
     if not profiles:
         return []
-    label_width = max(len(p) for p in probes) + 2
+    # One row per probe and transport: a key refused over REST but allowed over the
+    # WebSocket API is two rows, one under the other.
+    rows = [(probe, t) for probe in probes for t in matrix.transports() if matrix.has(probe, t)]
+    labels = {row: row[0] if row[1] == "rest" else f"{row[0]} ({row[1]})" for row in rows}
+    label_width = max(len(label) for label in labels.values()) + 2
     col_width = {p: max(len(p), 9) + 2 for p in profiles}
     blocks: list[list[str]] = [[]]
     used = label_width
@@ -36,10 +40,10 @@ def render(matrix: Matrix, width: int = 120) -> list[str]:
     for block in blocks:
         header = "".ljust(label_width) + "".join(p.ljust(col_width[p]) for p in block)
         lines.append(header.rstrip())
-        for probe in probes:
-            row = probe.ljust(label_width)
+        for probe, transport in rows:
+            row = labels[(probe, transport)].ljust(label_width)
             for p in block:
-                cell = matrix.get(p, probe)
+                cell = matrix.get(p, probe, transport)
                 row += (cell.short() if cell else "-").ljust(col_width[p])
             lines.append(row.rstrip())
         lines.append("")
@@ -62,7 +66,9 @@ def worst_first(matrix: Matrix) -> list[str]:
             (Verdict.MISSING, "cannot do what it declares"),
         ):
             probes = [
-                c.probe for c in matrix.cells() if c.profile == profile and c.verdict is verdict
+                c.probe if c.transport == "rest" else f"{c.probe} ({c.transport})"
+                for c in matrix.cells()
+                if c.profile == profile and c.verdict is verdict
             ]
             if probes:
                 lines.append(
