@@ -55,7 +55,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--window-size=1400,900",
+    "--window-size=1366,900",  # a laptop
     "--virtual-time-budget=10000",
 ]
 
@@ -187,6 +187,26 @@ def hand_made_matrix() -> list[dict[str, Any]]:
         ),
         cell("<b>odd&\"name'", "withdraw", "skipped", category="forbidden", actual=None),
     ]
+
+
+def wide_matrix() -> list[dict[str, Any]]:
+    """The grid the WebSocket API and new families will make: the shipped profiles × every
+    probe × two transports, plus a family keyprobe does not know yet (8 stream probes)."""
+    from keyprobe.harness.probes import CATALOGUE
+
+    profiles = ["read_only", "spot_trading", "trade_only", "ip_bound", "withdrawals"]
+    profiles += ["treasury", "no_permissions", "unknown_key", "malformed_key"]
+    probes = [(p.name, p.category.value) for p in CATALOGUE]
+    probes += [(f"user_stream_{i}", "stream") for i in range(8)]
+    out = []
+    for transport in ("rest", "ws-api"):
+        for row, profile in enumerate(profiles):
+            for col, (probe, category) in enumerate(probes):
+                verdict = "LEAK" if (row + col) % 17 == 0 else "MISSING" if col == 30 else "pass"
+                out.append(
+                    {**cell(profile, probe, verdict, category=category), "transport": transport}
+                )
+    return out
 
 
 def _result(name: str, status: str, message: str | None, labels: dict[str, str]) -> dict[str, Any]:
