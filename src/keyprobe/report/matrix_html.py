@@ -82,10 +82,9 @@ class _Columns:
         category_of = {(c.transport, c.probe): c.category for c in cells}
         rank = {name: i for i, name in enumerate(families)}
         t_rank = {name: i for i, name in enumerate(transports)}
-        keys = _ordered([f"{c.transport}\0{c.probe}" for c in cells])
-        pairs = [tuple(k.split("\0", 1)) for k in keys]
-        # Stable sorts keep the first-seen probe order within a family.
-        pairs.sort(key=lambda p: (t_rank[p[0]], rank[category_of[(p[0], p[1])]]))
+        pairs = list(dict.fromkeys((c.transport, c.probe) for c in cells))
+        # A stable sort keeps the first-seen probe order within a transport and family.
+        pairs.sort(key=lambda p: (t_rank[p[0]], rank[category_of[p]]))
         self.columns: list[tuple[str, str, str]] = [(t, p, category_of[(t, p)]) for t, p in pairs]
         self.family_class = {f: f"f{i}" for i, f in enumerate(families)}
         self.transport_class = {t: f"t{i}" for i, t in enumerate(transports)}
