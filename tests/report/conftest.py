@@ -231,7 +231,7 @@ def _result(name: str, status: str, message: str | None, labels: dict[str, str])
 
 # Messages as allure-pytest records them (statusDetails.message of a real run): pytest.fail
 # gives "Failed: <VERDICT>: ...", an exception its qualified type, "TargetBroken: BROKEN: ...".
-_TARGET_BROKEN = "keyprobe.harness.plugin.TargetBroken: BROKEN"
+_TARGET_BROKEN = "keyprobe.harness.plugin.checks.TargetBroken: BROKEN"
 HAND_RESULTS: list[tuple[str, str, str | None]] = [
     ("read_only-account", "passed", None),
     (

@@ -12,7 +12,8 @@ from typing import Any
 # (Java String.matches), so the patterns are kept disjoint and start with (?s) to span lines.
 # A cell's message is "<VERDICT>: <profile>-<probe>: <reason>", but what Allure records puts
 # something before it: allure-pytest writes "Failed: LEAK: ..." for pytest.fail and
-# "keyprobe.harness.plugin.TargetBroken: BROKEN: ..." for an exception (module path included).
+# "keyprobe.harness.plugin.checks.TargetBroken: BROKEN: ..." for an exception (its module path,
+# which moves as the harness does).
 # So the patterns accept any prefix and file a message by its *first* verdict word followed by
 # ": " (_BEFORE never crosses one; a profile id is "name-probe", so "LEAK-x" is not one). Every
 # category takes both statuses: the word decides, not the exception type that carried it.
