@@ -80,6 +80,13 @@ class Faulty:
     seen: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else the server asks of its app (the WebSocket API's settings...) is the
+        # emulator's: this front only stands in the way of HTTP requests.
+        if name.startswith("_") or name == "app":  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.app, name)
+
     def signatures(self) -> set[str]:
         """Every signature value sent, as on the wire and decoded."""
         found: set[str] = set()
