@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyprobe.binance.errors import message
 from keyprobe.binance.signing import decode_signature_value, strip_signature
 
 Scope = MutableMapping[str, Any]
@@ -28,17 +29,22 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 class Fault:
     """What to do to requests for ``path``: wait ``delay`` seconds, then answer ``status``
     (with ``retry_after`` and a Binance-shaped body) or, with ``status`` None, pass the request
-    on to the emulator. ``times`` None: every matching request; N: only the first N."""
+    on to the emulator. ``times`` None: every matching request; N: only the first N. ``code``
+    answers that Binance error (its catalogue message) instead of the status's usual body, e.g.
+    ``Fault(path, status=400, code=-1021)``: a timestamp refusal that no resync cures."""
 
     path: str
     status: int | None = None
     method: str | None = None
+    code: int | None = None
     retry_after: float | None = None
     delay: float = 0.0
     times: int | None = None
     hits: int = 0
 
     def body(self) -> bytes:
+        if self.code is not None:
+            return json.dumps({"code": self.code, "msg": message(self.code)}).encode()
         if self.status == 429:
             payload: object = {
                 "code": -1003,
@@ -73,6 +79,13 @@ class Faulty:
     time_shift_ms: int = 0
     seen: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else the server asks of its app (the WebSocket API's settings...) is the
+        # emulator's: this front only stands in the way of HTTP requests.
+        if name.startswith("_") or name == "app":  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.app, name)
 
     def signatures(self) -> set[str]:
         """Every signature value sent, as on the wire and decoded."""

@@ -39,6 +39,79 @@ def test_every_failure_lands_in_exactly_one_category(name: str, status: str, mes
     assert _categories_of(message, status) == [expected[name]]
 
 
+_LEAK = "LEAK: dashboard-test_order: expected (401, -2015) (not declared), but ... (200, -)"
+_CLOCK = "BROKEN: bot-my_trades: clock skew: the target refused the timestamp (400, -1021 'x')"
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        "Failed: ",
+        "AssertionError: ",
+        "TargetBroken: ",
+        "keyprobe.harness.plugin.TargetBroken: ",
+        "keyprobe.harness.cells.checks.TargetBroken: ",  # wherever the class moves
+        "E   Failed: ",
+        "[gw1] ",
+    ],
+)
+@pytest.mark.parametrize("status", ["failed", "broken"])
+def test_any_prefix_and_either_status(prefix: str, status: str) -> None:
+    """The verdict word decides, whatever exception type (and status) carried the message."""
+    assert _categories_of(prefix + _LEAK, status) == ["Permission leak"]
+    assert _categories_of(prefix + _CLOCK + "\n", status) == ["Clock skew"]
+
+
+@pytest.mark.parametrize(
+    ("message", "category"),
+    [
+        # The first verdict word decides; a profile named like a verdict is "LEAK-probe".
+        ("Failed: MISMATCH: LEAK-account: expected (200, -), got (400, -1100)", "Unexpected code"),
+        ("Failed: MISSING: LEAK-place_order: ... refused: (401, -2015)", "Permission missing"),
+        # An exchange message that quotes a verdict word does not move the cell.
+        (
+            "Failed: MISMATCH: a-b: expected (200, -), got (400, -1100 'LEAK: no')",
+            "Unexpected code",
+        ),
+        ("Failed: LEAK: a-b: ... let it through: (200, -)\nMISSING: a-b: later", "Permission leak"),
+        # A MISMATCH is filed by the answer it got, not by what it expected.
+        (
+            "Failed: MISMATCH: a-stale_timestamp: expected (400, -1021) (x), got (200, -)",
+            "Unexpected code",
+        ),
+        ("Failed: MISMATCH: a-b: expected (200, -) (x), got (400, -1021 'Timestamp')", "Clock"),
+        ("Failed: MISMATCH: a-b: expected (200, -) (x), got (400, -1003 'Too many')", "Rate"),
+        ("Failed: MISMATCH: a-b: expected (200, -) (x), got (429, -)", "Rate limited"),
+        # A BROKEN reason anywhere: the 429 of a Retry-After stop, a 418 ban, a 5xx, a timeout.
+        (
+            "TargetBroken: BROKEN: a-b: not sent: the target answered HTTP 429 with Retry-After",
+            "Rate",
+        ),
+        ("TargetBroken: BROKEN: a-b: the source IP is banned (418)", "Rate limited"),
+        ("TargetBroken: BROKEN: a-b: the target failed with HTTP 503", "Target unavailable"),
+        ("TargetBroken: BROKEN: a-b: cannot reach http://127.0.0.1:4180: ConnectError", "Target"),
+    ],
+)
+def test_the_verdict_word_and_the_answer_decide(message: str, category: str) -> None:
+    # Short names in the table above stand for the category they start.
+    (name,) = [c["name"] for c in allure_meta.categories() if c["name"].startswith(category)]
+    for status in ("failed", "broken"):
+        assert _categories_of(message, status) == [name], message
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "could not cancel 1 order(s) placed by this cell",  # a teardown failure: a product defect
+        "Failed: LEAKED: a-b: not a verdict word",
+        "LEAK dashboard-test_order without the colon",
+    ],
+)
+def test_a_message_without_a_verdict_is_in_no_category(message: str) -> None:
+    assert _categories_of(message, "failed") == []
+
+
 def test_categories_json_names() -> None:
     data = json.loads(allure_meta.categories_json())
     assert [c["name"] for c in data] == [

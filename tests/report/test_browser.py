@@ -13,6 +13,7 @@ import pytest
 
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.report import build_report, write_matrix_html
+from tests.report.cdp import Page, browser
 from tests.report.conftest import (
     ROOT,
     SHOTS,
@@ -23,6 +24,7 @@ from tests.report.conftest import (
     needs_npm,
     page_requests,
     report_text,
+    wide_matrix,
 )
 
 pytestmark = [needs_npm, needs_java, needs_chromium, pytest.mark.slow]
@@ -49,6 +51,13 @@ def _screenshot(url: str, name: str) -> Path:
     shot = SHOTS / name
     shot.unlink(missing_ok=True)
     chromium(url, f"--screenshot={shot}")
+    assert shot.stat().st_size > 10_000, "an empty screenshot"
+    return shot
+
+
+def _screenshot_page(page: Page, name: str) -> Path:
+    SHOTS.mkdir(exist_ok=True)
+    shot = page.screenshot(SHOTS / name)
     assert shot.stat().st_size > 10_000, "an empty screenshot"
     return shot
 
@@ -128,3 +137,64 @@ def test_every_verdict_colour_renders(tmp_path: Path) -> None:
     assert len(re.findall(r'<td class="cell v-', dom)) == 12
     assert "&lt;b&gt;odd" in dom and "<b>odd" not in dom
     _screenshot(page.as_uri(), "screenshot-matrix-verdicts.png")
+
+
+_SHOWN = (
+    "[...document.querySelectorAll('td.cell')].filter(td => td.getClientRects().length)"
+    ".map(td => [td.dataset.transport, td.getBoundingClientRect().right <= innerWidth])"
+)
+
+
+def test_a_wide_matrix_is_readable_on_a_laptop(tmp_path: Path) -> None:
+    """Two transports and a new family make the grid wider than 1,366 px: it scrolls inside
+    its box with the probe header and the profile column in place, and a filter shows one
+    transport (or family) at a time, every column of it on screen."""
+    cells = wide_matrix()
+    source = tmp_path / "matrix.json"
+    source.write_text(json.dumps({"schema": 1, "cells": cells}), encoding="utf-8")
+    page_file = write_matrix_html(source, tmp_path / "matrix.html")
+    with browser(1366, 900) as page:
+        page.open(page_file.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        box = "document.querySelector('.scroller')"
+        assert page.evaluate(f"{box}.scrollWidth > {box}.clientWidth + 1000")
+        # Not scrolled: the per-profile "not ok" count is on the box's right edge anyway.
+        tot = "document.querySelector('td.tot').getBoundingClientRect().right"
+        right = page.evaluate(f"{box}.getBoundingClientRect().right")
+        assert right - 30 <= page.evaluate(tot) <= right, (page.evaluate(tot), right)
+        page.evaluate(f"{box}.scrollLeft = 1e6")
+        _screenshot_page(page, "screenshot-matrix-wide-scrolled.png")
+        # Scrolled to the far right and down: the profile names and probe names stay (a
+        # short window, so that the 9 rows do not fit and the box scrolls down too).
+        page.resize(1366, 400)
+        page.evaluate(f"{box}.scrollLeft = 1e6; {box}.scrollTop = 1e6")
+        assert page.evaluate(f"{box}.scrollTop > 50 && {box}.scrollLeft > 1000")
+        frame = page.evaluate(f"{box}.getBoundingClientRect().toJSON()")
+        profile = page.evaluate("document.querySelector('th.profile').getBoundingClientRect().left")
+        heads = page.evaluate(
+            "[...document.querySelectorAll('th.probe')].map(h => h.getBoundingClientRect().top)"
+        )
+        assert abs(profile - frame["left"]) <= 2, (profile, frame)
+        assert max(abs(top - heads[0]) for top in heads) <= 1
+        assert frame["top"] <= heads[0] <= frame["top"] + 40, (heads[0], frame)
+        last = page.evaluate(
+            "[...document.querySelectorAll('th.probe')].at(-1).getBoundingClientRect().right"
+        )
+        assert last <= page.evaluate("innerWidth")
+        page.resize(1366, 900)
+
+        # One transport: ws-api's cells only (32 columns: still scrolled, inside the box).
+        page.evaluate(f"{box}.scrollLeft = 0; {box}.scrollTop = 0")
+        page.click("nav label", "ws-api")
+        assert {t for t, _ in page.evaluate(_SHOWN)} == {"ws-api"}
+        assert len(page.evaluate(_SHOWN)) == len(cells) // 2
+        # One family (of both transports, then of one): every column of it on screen.
+        page.click("nav label", "all")  # the first "all" is the family group's
+        page.click("nav label[for^=transport]", "all")
+        page.click("nav label", "auth")
+        both = page.evaluate(_SHOWN)
+        assert len(both) == 9 * 7 * 2 and all(fits for _, fits in both)
+        _screenshot_page(page, "screenshot-matrix-wide-auth.png")
+        page.click("nav label", "ws-api")
+        one = page.evaluate(_SHOWN)
+        assert len(one) == 9 * 7 and {t for t, _ in one} == {"ws-api"}

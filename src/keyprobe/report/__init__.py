@@ -1,14 +1,13 @@
 """Reports people read: the Allure HTML (``keyprobe report``) and the permission-matrix page."""
 
 from keyprobe.report.build import BuiltReport, ReportError, build_report
-from keyprobe.report.matrix_html import MatrixError, load_cells, render, write_matrix_html
+from keyprobe.report.matrix_html import MatrixError, render, write_matrix_html
 
 __all__ = [
     "BuiltReport",
     "MatrixError",
     "ReportError",
     "build_report",
-    "load_cells",
     "render",
     "write_matrix_html",
 ]

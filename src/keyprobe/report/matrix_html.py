@@ -1,129 +1,50 @@
 """``reports/matrix.html``: the profiles × probes picture of a run, rendered from
-``matrix.json`` alone into one self-contained page (inline CSS, no script, no outside asset)."""
+``matrix.json`` (read by :mod:`keyprobe.cells`, the one parser of a cell) into one
+self-contained page: inline CSS, no script, no outside asset.
+
+Made to be read on a laptop (1,366 px) when the grid is wider than the screen: the header and
+the profile column stay in place while the grid scrolls, cells are two short lines, and CSS-only
+filters (radio buttons) show one probe family or one transport at a time. Columns are keyed by
+transport × probe, so a second transport (``ws-api``) adds a column group, not a new page."""
 
 from __future__ import annotations
 
 import html
-import json
 import os
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-VERDICTS = ("pass", "LEAK", "MISSING", "MISMATCH", "BROKEN", "skipped")
+from keyprobe.cells import VERDICTS, Cell, CellFileError, Verdict, load_matrix
+
+# The old name of the error, for callers that still catch it.
+MatrixError = CellFileError
+
+# Probe families in the order the suites run them; a family keyprobe does not know yet goes
+# after these, in the order the run met it.
 CATEGORIES = ("read", "order", "cancel", "forbidden", "auth")
 
 # Colour carries the severity (design: LEAK blocker, MISSING critical); the label repeats it
 # in text so that the grid also reads without colour.
 COLOURS = {
-    "pass": "#c8f0cf",
-    "LEAK": "#d7191c",
-    "MISSING": "#f28e2b",
-    "MISMATCH": "#f6d55c",
-    "BROKEN": "#8e7cc3",
-    "skipped": "#e5e7eb",
+    Verdict.PASS: "#c8f0cf",
+    Verdict.LEAK: "#d7191c",
+    Verdict.MISSING: "#f28e2b",
+    Verdict.MISMATCH: "#f6d55c",
+    Verdict.BROKEN: "#8e7cc3",
+    Verdict.SKIPPED: "#e5e7eb",
 }
-_INK = {"LEAK": "#fff", "BROKEN": "#fff"}
-_LABEL = {"pass": "ok", "skipped": "skip"}
-_MEANING = {
-    "pass": "as declared",
-    "LEAK": "allowed where it must be denied",
-    "MISSING": "denied where it should be allowed",
-    "MISMATCH": "another answer than expected",
-    "BROKEN": "target or infrastructure failed",
-    "skipped": "the target cannot show this",
+_INK = {Verdict.LEAK: "#fff", Verdict.BROKEN: "#fff"}
+# What a cell's first line says when it is not a pass (a pass shows the status it got): short
+# enough for a 40 px cell; the legend spells each one out.
+TAGS = {
+    Verdict.LEAK: "LEAK",
+    Verdict.MISSING: "MISS",
+    Verdict.MISMATCH: "DIFF",
+    Verdict.BROKEN: "BRKN",
+    Verdict.SKIPPED: "skip",
 }
-
-
-class MatrixError(Exception):
-    """matrix.json is missing or malformed; the message names the file and the entry."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int | None
-    code: int | None
-
-    def __str__(self) -> str:
-        status = "-" if self.status is None else str(self.status)
-        return status if self.code is None else f"{status}/{self.code}"
-
-
-@dataclass(frozen=True, slots=True)
-class MatrixCell:
-    profile: str
-    probe: str
-    category: str
-    target: str
-    expected: Answer | None
-    actual: Answer | None
-    verdict: str
-    reason: str = ""
-
-
-def _answer(raw: Any, where: str, field: str) -> Answer | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise MatrixError(f"{where}: '{field}' must be an object with status and code or null")
-    values = {}
-    for key in ("status", "code"):
-        value = raw.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise MatrixError(f"{where}: '{field}.{key}' must be an integer or null")
-        values[key] = value
-    return Answer(values["status"], values["code"])
-
-
-def parse_cells(data: Any, source: str = "matrix.json") -> list[MatrixCell]:
-    if isinstance(data, dict) and data.get("schema") == 1:
-        data = data.get("cells")  # matrix.json schema 1 (keyprobe.cells)
-    if not isinstance(data, list):
-        raise MatrixError(f"{source}: expected a JSON list of cells, got {type(data).__name__}")
-    cells = []
-    for i, raw in enumerate(data):
-        where = f"{source}: cell {i}"
-        if not isinstance(raw, dict):
-            raise MatrixError(f"{where}: expected an object")
-        text = {}
-        for key in ("profile", "probe", "category", "target", "verdict"):
-            value = raw.get(key)
-            if not isinstance(value, str) or not value:
-                raise MatrixError(f"{where}: '{key}' must be a non-empty string")
-            text[key] = value
-        if text["verdict"] not in VERDICTS:
-            raise MatrixError(
-                f"{where}: unknown verdict {text['verdict']!r} (one of {', '.join(VERDICTS)})"
-            )
-        reason = raw.get("reason") or ""
-        if not isinstance(reason, str):
-            raise MatrixError(f"{where}: 'reason' must be a string")
-        cells.append(
-            MatrixCell(
-                expected=_answer(raw.get("expected"), where, "expected"),
-                actual=_answer(raw.get("actual"), where, "actual"),
-                reason=reason,
-                **text,
-            )
-        )
-    return cells
-
-
-def load_cells(path: Path) -> list[MatrixCell]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MatrixError(f"{path} not found: run the suites first (`pytest suites/`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MatrixError(f"{path}: cannot read it ({exc})") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise MatrixError(f"{path}: not valid JSON ({exc})") from None
-    return parse_cells(data, str(path))
 
 
 def _ordered(values: Sequence[str]) -> list[str]:
@@ -131,99 +52,229 @@ def _ordered(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _tooltip(cell: MatrixCell) -> str:
+def _tooltip(cell: Cell) -> str:
     lines = [
-        f"{cell.profile} × {cell.probe} ({cell.category}, {cell.target})",
-        f"expected: {cell.expected if cell.expected else '-'}",
-        f"actual: {cell.actual if cell.actual else 'no answer'}",
-        f"verdict: {cell.verdict} — {_MEANING[cell.verdict]}",
+        f"{cell.profile} × {cell.probe} ({cell.category}, {cell.transport}, {cell.target})",
+        f"expected: {cell.expected.short() if cell.expected else '-'}",
+        f"actual: {cell.actual.short() if cell.actual else 'no answer'}",
+        f"verdict: {cell.verdict.value} — {cell.verdict.meaning}",
     ]
     if cell.reason:
         lines.append(cell.reason)
     return "\n".join(lines)
 
 
-def _grid(target: str, cells: list[MatrixCell]) -> str:
+def _lines(cell: Cell) -> tuple[str, str]:
+    """The two lines of a cell: a pass shows the answer it got (status over code) so that the
+    grid reads as the key's permission shape; anything else its tag over what it got."""
+    actual = cell.actual
+    if cell.verdict is Verdict.PASS and actual is not None:
+        return str(actual.status), "" if actual.code is None else str(actual.code)
+    got = "" if actual is None else actual.short().rsplit("/", 1)[-1]  # the code, else status
+    return TAGS.get(cell.verdict, cell.verdict.value), got
+
+
+class _Columns:
+    """The grid's columns: transport × probe, grouped by transport and family, with the
+    index-based class names the filters use (values from the JSON never reach the CSS)."""
+
+    def __init__(self, cells: Sequence[Cell], families: list[str], transports: list[str]) -> None:
+        category_of = {(c.transport, c.probe): c.category for c in cells}
+        rank = {name: i for i, name in enumerate(families)}
+        t_rank = {name: i for i, name in enumerate(transports)}
+        pairs = list(dict.fromkeys((c.transport, c.probe) for c in cells))
+        # A stable sort keeps the first-seen probe order within a transport and family.
+        pairs.sort(key=lambda p: (t_rank[p[0]], rank[category_of[p]]))
+        self.columns: list[tuple[str, str, str]] = [(t, p, category_of[(t, p)]) for t, p in pairs]
+        self.family_class = {f: f"f{i}" for i, f in enumerate(families)}
+        self.transport_class = {t: f"t{i}" for i, t in enumerate(transports)}
+
+    def classes(self, transport: str, family: str) -> str:
+        return f"{self.family_class[family]} {self.transport_class[transport]}"
+
+
+def _groups(columns: list[tuple[str, str, str]]) -> list[tuple[str, str, int]]:
+    """Runs of columns of one transport and family: (transport, family, how many)."""
+    out: list[tuple[str, str, int]] = []
+    for transport, _probe, family in columns:
+        if out and out[-1][:2] == (transport, family):
+            out[-1] = (transport, family, out[-1][2] + 1)
+        else:
+            out.append((transport, family, 1))
+    return out
+
+
+def _grid(target: str, cells: list[Cell], columns: _Columns, show_transport: bool) -> str:
     e = html.escape
     profiles = _ordered([c.profile for c in cells])
-    probes = _ordered([c.probe for c in cells])
-    category_of = {c.probe: c.category for c in cells}
-    rank = {name: i for i, name in enumerate(CATEGORIES)}
-    probes.sort(key=lambda p: rank.get(category_of[p], len(rank)))  # stable: keeps first-seen
-    by_key = {(c.profile, c.probe): c for c in cells}
-
-    groups: list[tuple[str, int]] = []
-    for probe in probes:
-        if groups and groups[-1][0] == category_of[probe]:
-            groups[-1] = (groups[-1][0], groups[-1][1] + 1)
-        else:
-            groups.append((category_of[probe], 1))
-    out = [f'<section class="target"><h2>target: {e(target)}</h2>', '<table class="grid">']
-    out.append('<thead><tr><th class="corner" rowspan="2">profile \\ probe</th>')
-    out += [f'<th class="cat" colspan="{n}">{e(cat)}</th>' for cat, n in groups]
-    out.append('<th class="tot" rowspan="2">not ok</th></tr><tr>')
-    out += [f'<th class="probe"><span>{e(p)}</span></th>' for p in probes]
+    by_key = {c.key: c for c in cells}
+    present = {(c.transport, c.probe) for c in cells}
+    cols = [col for col in columns.columns if (col[0], col[1]) in present]
+    out = [
+        f'<section class="target"><h2>target: {e(target)}</h2>',
+        '<div class="scroller"><table class="grid">',
+        '<thead><tr><th class="corner" rowspan="2">profile \\ probe</th>',
+    ]
+    for transport, family, n in _groups(cols):
+        label = f"{e(family)}<small>{e(transport)}</small>" if show_transport else e(family)
+        out.append(
+            f'<th class="cat {columns.classes(transport, family)}" colspan="{n}" '
+            f'data-family="{e(family)}" data-transport="{e(transport)}">{label}</th>'
+        )
+    out.append('<th class="tot" rowspan="2" title="cells neither pass nor skipped">not ok</th>')
+    out.append("</tr><tr>")
+    out += [
+        f'<th class="probe {columns.classes(t, f)}" title="{e(p)} ({e(f)}, {e(t)})">'
+        f"<span>{e(p)}</span></th>"
+        for t, p, f in cols
+    ]
     out.append("</tr></thead><tbody>")
     for profile in profiles:
-        row = [f'<tr><th class="profile">{e(profile)}</th>']
-        bad = 0
-        for probe in probes:
-            cell = by_key.get((profile, probe))
+        row = [f'<tr><th class="profile" scope="row">{e(profile)}</th>']
+        bad: Counter[tuple[str, str]] = Counter()
+        for transport, probe, family in cols:
+            classes = columns.classes(transport, family)
+            cell = by_key.get((profile, probe, transport))
             if cell is None:
-                row.append('<td class="cell none" title="not run">·</td>')
+                row.append(f'<td class="cell none {classes}" title="not run">·</td>')
                 continue
-            bad += cell.verdict not in ("pass", "skipped")
-            # A passing cell shows the answer it got, so the grid reads as the key's shape.
-            passed = cell.verdict == "pass" and cell.actual is not None
-            label = str(cell.actual) if passed else _LABEL.get(cell.verdict, cell.verdict)
+            if cell.verdict.failed:
+                bad.update(_scopes(columns, transport, family))
+            top, bottom = _lines(cell)
             row.append(
-                f'<td class="cell v-{cell.verdict}" data-verdict="{e(cell.verdict)}" '
-                f'title="{e(_tooltip(cell))}">{e(label)}</td>'
+                f'<td class="cell v-{cell.verdict.value} {classes}" '
+                f'data-verdict="{e(cell.verdict.value)}" data-profile="{e(cell.profile)}" '
+                f'data-probe="{e(cell.probe)}" data-transport="{e(cell.transport)}" '
+                f'title="{e(_tooltip(cell))}">{e(top)}<br><small>{e(bottom)}</small></td>'
             )
-        row.append(f'<td class="tot{" bad" if bad else ""}">{bad}</td></tr>')
+        row.append(_total(columns, bad) + "</tr>")
         out.append("".join(row))
-    out.append("</tbody></table></section>")
+    out.append("</tbody></table></div></section>")
     return "\n".join(out)
 
 
-def _style() -> str:
-    verdict_rules = "\n".join(
-        f".v-{v}{{background:{c};color:{_INK.get(v, '#111')}}}" for v, c in COLOURS.items()
+def _scopes(columns: _Columns, transport: str, family: str) -> list[tuple[str, str]]:
+    """The filter settings (family, transport) under which a column is shown."""
+    f, t = columns.family_class[family], columns.transport_class[transport]
+    return [(f, t), (f, "all"), ("all", t), ("all", "all")]
+
+
+def _total(columns: _Columns, bad: Counter[tuple[str, str]]) -> str:
+    """A row's count of cells that are neither pass nor skipped, for every filter setting;
+    the stylesheet shows the one of the checked filters (all × all by default)."""
+    spans = []
+    for f in ["all", *columns.family_class.values()]:
+        for t in ["all", *columns.transport_class.values()]:
+            n = bad[(f, t)]
+            spans.append(f'<span class="n n-{f}-{t}{" bad" if n else ""}">{n}</span>')
+    return f'<td class="tot">{"".join(spans)}</td>'
+
+
+def _filters(name: str, legend: str, values: list[str], classes: dict[str, str]) -> tuple[str, str]:
+    """Radio buttons (siblings of the grids, so CSS can react to them) and their labels."""
+    e = html.escape
+    inputs = [f'<input type="radio" name="{name}" id="{name}-all" class="flt" checked>']
+    labels = [f'<label for="{name}-all">all</label>']
+    for value in values:
+        ident = f"{name}-{classes[value]}"
+        inputs.append(f'<input type="radio" name="{name}" id="{ident}" class="flt">')
+        labels.append(f'<label for="{ident}">{e(value)}</label>')
+    return "".join(inputs), f'<span class="group"><b>{legend}</b>{"".join(labels)}</span>'
+
+
+def _style(columns: _Columns, head_px: int) -> str:
+    verdict_rules = "".join(
+        f".v-{v.value}{{background:{c};color:{_INK.get(v, '#111')}}}" for v, c in COLOURS.items()
     )
+    filter_rules = []
+    for name, classes in (("family", columns.family_class), ("transport", columns.transport_class)):
+        for cls in classes.values():
+            ident = f"{name}-{cls}"
+            filter_rules.append(
+                f"#{ident}:checked~main .cell:not(.{cls}),"
+                f"#{ident}:checked~main th.cat:not(.{cls}),"
+                f"#{ident}:checked~main th.probe:not(.{cls}){{display:none}}"
+                f"#{ident}:checked~nav label[for={ident}]{{background:#1f2937;color:#fff}}"
+            )
+        filter_rules.append(
+            f"#{name}-all:checked~nav label[for={name}-all]{{background:#1f2937;color:#fff}}"
+        )
+    for f in ["all", *columns.family_class.values()]:
+        for t in ["all", *columns.transport_class.values()]:
+            filter_rules.append(
+                f"#family-{f}:checked~#transport-{t}:checked~main td.tot .n-{f}-{t}"
+                "{display:inline}"
+            )
     return (
-        "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#111;background:#fff}"
-        "h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}"
-        ".sub{color:#555;margin:0 0 16px}"
-        "table{border-collapse:collapse}"
-        ".grid th,.grid td{border:1px solid #d1d5db;padding:3px 5px;text-align:center}"
-        ".grid th.profile{text-align:left;white-space:nowrap;background:#f9fafb}"
-        ".grid th.cat{background:#f3f4f6;text-transform:uppercase;font-size:11px;"
-        "letter-spacing:.05em}"
-        ".grid th.probe{vertical-align:bottom;background:#f9fafb;font-weight:500;"
-        "font-size:12px}"
+        "*{box-sizing:border-box}"
+        "body{font:13px/1.35 system-ui,sans-serif;margin:12px 16px;color:#111;background:#fff}"
+        "h1{font-size:19px;margin:0 0 2px}h2{font-size:14px;margin:10px 0 4px}"
+        ".sub{color:#555;margin:0 0 6px}"
+        "header{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}"
+        "header>div{flex:1 1 420px;max-width:760px}header>table{flex:0 0 auto}"
+        "table{border-collapse:separate;border-spacing:0}"
+        ".flt{position:absolute;opacity:0;pointer-events:none}"
+        "nav{display:flex;gap:18px;flex-wrap:wrap;margin:4px 0 2px}"
+        "nav .group b{font-weight:600;margin-right:6px;color:#374151}"
+        "nav label{display:inline-block;padding:1px 8px;margin-right:2px;border:1px solid #d1d5db;"
+        "border-radius:10px;cursor:pointer;font-size:12px;background:#f9fafb}"
+        "nav label:hover{border-color:#111}"
+        # The grid scrolls inside its box; the header rows and the profile column stay.
+        ".scroller{overflow:auto;max-height:calc(100vh - 40px);max-width:100%;"
+        "border:1px solid #d1d5db;display:inline-block}"
+        ".grid th,.grid td{border-right:1px solid #d1d5db;border-bottom:1px solid #d1d5db;"
+        "padding:2px 3px;text-align:center}"
+        ".grid thead th{position:sticky;background:#f3f4f6;z-index:2}"
+        f".grid thead tr:first-child th{{top:0;height:{head_px}px}}"
+        f".grid thead tr+tr th{{top:{head_px}px}}"
+        ".grid th.corner{left:0;z-index:4;text-align:left;font-size:11px;color:#555;"
+        "vertical-align:bottom}"
+        ".grid th.profile{position:sticky;left:0;z-index:1;text-align:left;white-space:nowrap;"
+        "background:#f9fafb;font-size:12px;max-width:160px;overflow:hidden;text-overflow:ellipsis}"
+        ".grid th.cat{text-transform:uppercase;font-size:10px;letter-spacing:.05em;"
+        "white-space:nowrap}"
+        ".grid th.cat small{display:block;text-transform:none;letter-spacing:0;color:#555;"
+        "font-weight:400}"
+        ".grid th.probe{vertical-align:bottom;font-weight:500;font-size:11px;padding:4px 2px}"
         ".grid th.probe span{writing-mode:vertical-rl;transform:rotate(180deg);"
         "white-space:nowrap}"
-        ".grid td.cell{min-width:30px;font-size:11px;font-weight:600;cursor:help}"
+        ".grid td.cell{width:40px;min-width:40px;max-width:40px;height:30px;font-size:10px;"
+        "font-weight:700;line-height:1.15;cursor:help;white-space:nowrap;overflow:hidden}"
+        ".grid td.cell small{font-size:10px;font-weight:400}"
         ".grid td.none{color:#9ca3af}"
-        ".grid td.tot{font-weight:700}.grid td.tot.bad{color:#d7191c}"
+        # The per-profile count stays on the right edge while the grid scrolls.
+        ".grid th.tot{white-space:nowrap;right:0;z-index:4;border-left:1px solid #d1d5db}"
+        ".grid td.tot{position:sticky;right:0;z-index:1;border-left:1px solid #d1d5db;"
+        "font-weight:700;background:#fff}.grid td.tot .bad{color:#d7191c}"
+        ".grid td.tot .n{display:none}"
         ".grid td.cell:hover{outline:2px solid #111;outline-offset:-2px}"
-        ".totals td,.totals th{padding:4px 10px;border:1px solid #d1d5db;text-align:left}"
-        ".swatch{display:inline-block;width:14px;height:14px;border-radius:3px;"
-        "vertical-align:middle;margin-right:6px;border:1px solid #0002}"
+        ".totals td,.totals th{padding:1px 8px;border-bottom:1px solid #e5e7eb;text-align:left;"
+        "font-size:12px}"
+        ".totals td.count{text-align:right;font-weight:700}"
+        ".swatch{display:inline-block;min-width:30px;padding:0 3px;border-radius:3px;"
+        "text-align:center;font-size:10px;font-weight:700;margin-right:6px;border:1px solid #0002}"
         ".verdict-ok{color:#166534;font-weight:700}.verdict-bad{color:#d7191c;font-weight:700}"
-        f"\n{verdict_rules}"
+        + verdict_rules
+        + "".join(filter_rules)
     )
 
 
-def render(cells: Sequence[MatrixCell], title: str = "keyprobe — permission matrix") -> str:
-    """The whole page. Every string from the JSON is HTML-escaped; nothing else is inserted."""
+def render(cells: Sequence[Cell], title: str = "keyprobe — permission matrix") -> str:
+    """The whole page. Every string from the JSON is HTML-escaped; class names and ids are
+    made by keyprobe (indexes), never taken from the JSON."""
     e = html.escape
     counts = Counter(c.verdict for c in cells)
-    failing = counts["LEAK"] + counts["MISSING"]
+    failing = counts[Verdict.LEAK] + counts[Verdict.MISSING]
     targets = _ordered([c.target for c in cells])
+    transports = _ordered([c.transport for c in cells])
+    seen_families = _ordered([c.category for c in cells])
+    families = [f for f in CATEGORIES if f in seen_families]
+    families += [f for f in seen_families if f not in CATEGORIES]
+    columns = _Columns(cells, families, transports)
     summary = (
         f'<p class="sub">{len(cells)} cells · {len(_ordered([c.profile for c in cells]))} '
         f"profiles · {len(_ordered([c.probe for c in cells]))} probes · "
+        f"transport{'s' if len(transports) != 1 else ''}: {e(', '.join(transports)) or '-'} · "
         f"target{'s' if len(targets) != 1 else ''}: {e(', '.join(targets)) or '-'} · "
         + (
             f'<span class="verdict-bad">{failing} LEAK/MISSING</span>'
@@ -236,14 +287,28 @@ def render(cells: Sequence[MatrixCell], title: str = "keyprobe — permission ma
         '<table class="totals" id="totals"><tr><th>verdict</th><th>cells</th><th>meaning</th></tr>'
     ]
     for verdict in VERDICTS:
+        tag = "200" if verdict is Verdict.PASS else TAGS[verdict]
         totals.append(
-            f'<tr data-verdict="{verdict}"><td><span class="swatch v-{verdict}"></span>'
-            f'{verdict}</td><td class="count">{counts[verdict]}</td>'
-            f"<td>{_MEANING[verdict]}</td></tr>"
+            f'<tr data-verdict="{verdict.value}"><td><span class="swatch v-{verdict.value}">'
+            f'{tag}</span>{verdict.value}</td><td class="count">{counts[verdict]}</td>'
+            f"<td>{verdict.meaning}</td></tr>"
         )
     totals.append(f'<tr><th>total</th><th id="total">{len(cells)}</th><th></th></tr></table>')
-    grids = [_grid(t, [c for c in cells if c.target == t]) for t in targets]
-    body = "\n".join([f"<h1>{e(title)}</h1>", summary, "".join(totals), *grids])
+    family_inputs, family_labels = _filters("family", "family", families, columns.family_class)
+    transport_inputs, transport_labels = _filters(
+        "transport", "transport", transports, columns.transport_class
+    )
+    show_transport = len(transports) > 1
+    grids = [
+        _grid(t, [c for c in cells if c.target == t], columns, show_transport) for t in targets
+    ]
+    head = (
+        f'<header><div><h1>{e(title)}</h1>{summary}<p class="sub">A pass shows the answer it '
+        "got (status over code); any other cell its verdict over what it got. Hover a cell for "
+        "expected vs actual and the reason.</p></div>" + "".join(totals) + "</header>"
+    )
+    nav = f'<nav aria-label="show">{family_labels}{transport_labels}</nav>'
+    body = "\n".join([family_inputs + transport_inputs, head, nav, "<main>", *grids, "</main>"])
     if not cells:
         body += '\n<p class="sub">matrix.json holds no cells.</p>'
     return (
@@ -252,16 +317,16 @@ def render(cells: Sequence[MatrixCell], title: str = "keyprobe — permission ma
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{e(title)}</title>\n<style>{_style()}</style></head>\n"
-        f'<body>\n{body}\n<p class="sub">Hover a cell for expected vs actual.</p>\n'
-        "</body></html>\n"
+        f"<title>{e(title)}</title>\n<style>{_style(columns, 34 if show_transport else 22)}"
+        "</style></head>\n"
+        f"<body>\n{body}\n</body></html>\n"
     )
 
 
 def write_matrix_html(source: Path, target: Path) -> Path:
     """Render ``source`` (matrix.json) into ``target`` atomically: a reader never sees half a
     page, and a malformed source leaves an existing page untouched."""
-    page = render(load_cells(source))
+    page = render(load_matrix(source))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:

@@ -10,45 +10,62 @@ from typing import Any
 
 # Allure 2 puts a failed/broken result in every category whose regexes match its whole message
 # (Java String.matches), so the patterns are kept disjoint and start with (?s) to span lines.
-# They rely on the failure message starting with the verdict ("LEAK: read_only placed ...").
-_CLOCK = r"(-1021|-1023)"
-_RATE = r"(\b429\b|\b418\b|-1003|-1015)"
+# A cell's message is "<VERDICT>: <profile>-<probe>: <reason>", but what Allure records puts
+# something before it: allure-pytest writes "Failed: LEAK: ..." for pytest.fail and
+# "keyprobe.harness.plugin.checks.TargetBroken: BROKEN: ..." for an exception (its module path,
+# which moves as the harness does).
+# So the patterns accept any prefix and file a message by its *first* verdict word followed by
+# ": " (_BEFORE never crosses one; a profile id is "name-probe", so "LEAK-x" is not one). Every
+# category takes both statuses: the word decides, not the exception type that carried it.
+# Clock skew and rate limiting are read from the whole reason of a BROKEN cell, but only from
+# the answer ("got (400, -1021 ...") of a MISMATCH: a probe that *expects* -1021 and gets
+# something else is an unexpected code, not a clock problem.
+_WORD = r"\b(?:LEAK|MISSING|MISMATCH|BROKEN):\s"
+_BEFORE = rf"(?:(?!{_WORD}).)*"
+_CLOCK = r"(?:-1021|-1023)\b"
+_RATE = r"(?:\b429\b|\b418\b|-1003\b|-1015\b)"
+_GOT_CLOCK = rf".*\bgot \(\d+, {_CLOCK}"
+_GOT_RATE = r".*\bgot \((?:(?:429|418), |\d+, (?:-1003|-1015)\b)"
+_STATUSES = ["failed", "broken"]
+
 CATEGORIES: tuple[dict[str, Any], ...] = (
     {
         "name": "Permission leak",
         "description": "allowed where the declaration says denied (blocker)",
-        "matchedStatuses": ["failed"],
-        "messageRegex": r"(?s)^LEAK\b.*",
+        "matchedStatuses": _STATUSES,
+        "messageRegex": rf"(?s){_BEFORE}\bLEAK:\s.*",
     },
     {
         "name": "Permission missing",
         "description": "denied where the declaration says allowed (critical)",
-        "matchedStatuses": ["failed"],
-        "messageRegex": r"(?s)^MISSING\b.*",
+        "matchedStatuses": _STATUSES,
+        "messageRegex": rf"(?s){_BEFORE}\bMISSING:\s.*",
     },
     {
         "name": "Clock skew",
         "description": "timestamp outside recvWindow or ahead of the server",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": rf"(?s)^(MISMATCH|BROKEN)\b.*{_CLOCK}.*",
+        "matchedStatuses": _STATUSES,
+        "messageRegex": rf"(?s){_BEFORE}\b(?:MISMATCH:\s(?={_GOT_CLOCK})"
+        rf"|BROKEN:\s(?=.*{_CLOCK})).*",
     },
     {
         "name": "Rate limited",
         "description": "429/418 or a request-weight error: the run, not the key",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": rf"(?s)^(MISMATCH|BROKEN)\b(?!.*{_CLOCK}).*{_RATE}.*",
+        "matchedStatuses": _STATUSES,
+        "messageRegex": rf"(?s){_BEFORE}\b(?:MISMATCH:\s(?!{_GOT_CLOCK})(?={_GOT_RATE})"
+        rf"|BROKEN:\s(?!.*{_CLOCK})(?=.*{_RATE})).*",
     },
     {
         "name": "Unexpected code",
         "description": "an answer that is neither the expected one nor its opposite",
-        "matchedStatuses": ["failed"],
-        "messageRegex": rf"(?s)^MISMATCH\b(?!.*{_CLOCK})(?!.*{_RATE}).*",
+        "matchedStatuses": _STATUSES,
+        "messageRegex": rf"(?s){_BEFORE}\bMISMATCH:\s(?!{_GOT_CLOCK})(?!{_GOT_RATE}).*",
     },
     {
         "name": "Target unavailable",
         "description": "5xx, timeout or connection failure: infrastructure, not a verdict",
-        "matchedStatuses": ["broken"],
-        "messageRegex": rf"(?s)^BROKEN\b(?!.*{_CLOCK})(?!.*{_RATE}).*",
+        "matchedStatuses": _STATUSES,
+        "messageRegex": rf"(?s){_BEFORE}\bBROKEN:\s(?!.*{_CLOCK})(?!.*{_RATE}).*",
     },
 )
 
