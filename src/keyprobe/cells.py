@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from keyprobe.binance.errors import Outcome
+from keyprobe.binance.outcome import Outcome
 
 # Version of the matrix.json layout. 1: {"schema": 1, "cells": [...]}; a bare list of cells
 # (what keyprobe 0.1 wrote) is read as version 0.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyprobe.binance.errors import OK, Outcome
+from keyprobe.binance.outcome import OK, Outcome
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
 from keyprobe.cells import Verdict

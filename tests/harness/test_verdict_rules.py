@@ -3,7 +3,7 @@ is being restructured, and these pin behaviour, not its shape."""
 
 from __future__ import annotations
 
-from keyprobe.binance.errors import OK, Outcome
+from keyprobe.binance.outcome import OK, Outcome
 from keyprobe.cells import Verdict
 from keyprobe.harness.client import Answer
 from keyprobe.harness.expectations import Expectation

@@ -1,6 +1,7 @@
 """Binance's error catalogue: every code the emulator emits or the harness expects, with its
 exact message template(s), the HTTP status it travels with (reference §5.3/§5.4) and its
-family; and ``Outcome``, the one ``(status, code, message)`` type both sides speak."""
+family. ``binance/outcome.py`` holds ``Outcome``, the one ``(status, code, message)`` type
+both sides speak, which asks this catalogue for a code's family."""
 
 from __future__ import annotations
 
@@ -35,40 +36,6 @@ class ErrorSpec:
     status: int
     family: Family
     messages: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """An answer reduced to what a check compares: HTTP status, Binance code (None for a
-    success or a bare body) and message. As an expectation ``message`` is a prefix (spot may
-    append details such as the caller's IP); None means any message."""
-
-    status: int
-    code: int | None = None
-    message: str | None = None
-
-    def label(self) -> str:
-        """``(401, -2015)``, ``(200, -)``: how verdict reasons print an outcome."""
-        return f"({self.status}, {'-' if self.code is None else self.code})"
-
-    def short(self) -> str:
-        """``401/-2015``, ``200``: how the matrix prints an outcome."""
-        return str(self.status) if self.code is None else f"{self.status}/{self.code}"
-
-    @property
-    def family(self) -> Family | None:
-        """The catalogue's family of the code; None for no code or one keyprobe does not know."""
-        spec = CATALOGUE.get(self.code) if self.code is not None else None
-        return None if spec is None else spec.family
-
-    def matches(self, actual: Outcome) -> bool:
-        """Whether ``actual`` is this expectation: same status and code, message prefix."""
-        if actual.status != self.status or actual.code != self.code:
-            return False
-        return self.message is None or (actual.message or "").startswith(self.message)
-
-
-OK = Outcome(200)
 
 
 class BinanceError(Exception):

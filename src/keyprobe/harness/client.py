@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from keyprobe.binance.endpoints import Endpoint, endpoint
-from keyprobe.binance.errors import Outcome
+from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import Signer, encode_params
 from keyprobe.binance.timing import wall_ms
 from keyprobe.harness.budget import RateBudget

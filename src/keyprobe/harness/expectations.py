@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
-from keyprobe.binance.errors import Family, Outcome, message
+from keyprobe.binance.errors import Family, message
+from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
 from keyprobe.harness.probes import Probe

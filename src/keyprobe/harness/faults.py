@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
-from keyprobe.binance.errors import Outcome, message
+from keyprobe.binance.errors import message
+from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import KeyType, MaskedRepr, Signer, generate_api_key
 from keyprobe.harness.targets import Transport
 

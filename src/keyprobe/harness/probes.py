@@ -13,7 +13,8 @@ from typing import Any
 from faker import Faker
 
 from keyprobe.binance.endpoints import Endpoint, endpoint
-from keyprobe.binance.errors import OK, Outcome, message
+from keyprobe.binance.errors import message
+from keyprobe.binance.outcome import OK, Outcome
 from keyprobe.binance.permissions import Permission
 from keyprobe.cells import Verdict
 from keyprobe.harness.faults import FAULTS, Fault

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from keyprobe.binance.errors import Outcome
+from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.permissions import PERMISSION_NAMES, Permission
 from keyprobe.binance.signing import KEY_TYPES, KeyType
 

@@ -37,7 +37,7 @@ from keyprobe.harness.probes import PROBE_NAMES
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.targets import Capabilities, Target, Transport
-from keyprobe.harness.ws_client import WsWire
+from keyprobe.harness.ws_client import WsWire, ws_api_absent
 
 _UNIT_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 # A GET /api/v3/time slower than this does not tell the server's time well enough (the
@@ -372,28 +372,14 @@ def measure_facts(target: Target, options: Options) -> Facts:
             facts.broken = f"{target.label}: cannot build a safe order: {exc}"
             return facts
         if not options.transports or Transport.WS_API.value in options.transports:
-            facts.ws_api_absent = _ws_api_absent(target, clock, options, wire)
+            facts.ws_api_absent = ws_api_absent(
+                target, clock, min(options.timeout, 5.0), wire.budget
+            )
     except Exception as exc:  # whatever the target did, the run reports it, never crashes
         facts.broken = f"{target.label}: {type(exc).__name__}: {exc}"
     finally:
         wire.close()
     return facts
-
-
-def _ws_api_absent(target: Target, clock: ServerClock, options: Options, wire: Wire) -> str | None:
-    """Measured, not believed: does the target answer a WebSocket API ping?"""
-    url = target.ws_api_url
-    if url is None:
-        return f"{target.label}: keyprobe knows no WebSocket API there"
-    ws = WsWire(url, clock, timeout=min(options.timeout, 5.0), budget=wire.budget)
-    try:
-        sent = ws.call("ping", source=target.source_address)
-    finally:
-        ws.close()
-    if sent.answer.status == 200:
-        return None
-    why = sent.answer.error or f"ping answered {sent.answer.label()}"
-    return f"{target.label}: no WebSocket API at {url} ({why})"
 
 
 def _broken(what: str, error: str | None, status: int | None, target: Target) -> str:

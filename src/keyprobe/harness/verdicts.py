@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyprobe.binance.errors import Family, Outcome
+from keyprobe.binance.errors import Family
+from keyprobe.binance.outcome import Outcome
 from keyprobe.cells import Verdict
 from keyprobe.harness.client import Answer
 from keyprobe.harness.expectations import Expectation, is_refusal

@@ -16,19 +16,42 @@ from typing import Any
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from keyprobe.binance.errors import Outcome
+from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import Signer, ws_payload
 from keyprobe.binance.timing import wall_ms
 from keyprobe.binance.ws_methods import WsMethod, method
 from keyprobe.harness.budget import RateBudget
 from keyprobe.harness.client import Answer, Sent, ServerClock
 from keyprobe.harness.redaction import MASK, REDACTOR, ExchangeRecord
+from keyprobe.harness.targets import Target
 
 # Connecting costs this much request weight (reference §1.2), from the same per-IP budget.
 CONNECT_WEIGHT = 2
 # Frames that are not the answer (user-data events, an id-null revocation) are kept, at most
 # this many per connection, for probes that look for them.
 MAX_KEPT_FRAMES = 100
+
+
+def ws_api_absent(
+    target: Target,
+    clock: ServerClock,
+    timeout: float,
+    budget: Callable[[str | None], RateBudget | None],
+) -> str | None:
+    """Measured, not believed: why the target's WebSocket API cannot be used (no URL, no
+    answer to a ping), or None when it answers."""
+    url = target.ws_api_url
+    if url is None:
+        return f"{target.label}: keyprobe knows no WebSocket API there"
+    ws = WsWire(url, clock, timeout=timeout, budget=budget)
+    try:
+        sent = ws.call("ping", source=target.source_address)
+    finally:
+        ws.close()
+    if sent.answer.status == 200:
+        return None
+    why = sent.answer.error or f"ping answered {sent.answer.label()}"
+    return f"{target.label}: no WebSocket API at {url} ({why})"
 
 
 class WsWire:

@@ -18,13 +18,10 @@ from typing import TYPE_CHECKING, Any
 from keyprobe.binance import errors
 from keyprobe.binance.errors import BinanceError
 from keyprobe.binance.permissions import Permission
-from keyprobe.binance.signing import KeyType
 from keyprobe.binance.ws_methods import Auth, WsMethod, lookup
-from keyprobe.emulator import params as P
-from keyprobe.emulator.auth import check_key, check_permissions, check_timestamp
 from keyprobe.emulator.keys import KeyRecord
-from keyprobe.emulator.wsapi import frames
-from keyprobe.emulator.wsapi import signing as ws_signing
+from keyprobe.emulator.wsapi import frames, limits
+from keyprobe.emulator.wsapi.authorize import RETURN_RATE_LIMITS, authenticate
 from keyprobe.emulator.wsapi.methods import HANDLERS, Answer, Call
 from keyprobe.emulator.wsapi.stream import Event, Subscription
 
@@ -37,8 +34,7 @@ Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 Receive = Callable[[], Awaitable[Message]]
 
-# Params every method takes besides its own (they never count as unread).
-_RETURN_RATE_LIMITS = "returnRateLimits"
+_RETURN_RATE_LIMITS = RETURN_RATE_LIMITS
 
 # Close codes (RFC 6455).
 CLOSE_NORMAL = 1000
@@ -51,13 +47,13 @@ class Connection:
         "_closing",
         "_flushing",
         "_lifetime",
-        "_next_subscription_id",
         "_outbox",
         "_send",
         "api",
         "authorized_since",
         "client_ip",
         "connected_since",
+        "next_subscription_id",
         "return_rate_limits",
         "session_key",
         "session_permissions",
@@ -76,7 +72,7 @@ class Connection:
         self.session_permissions: frozenset[Permission] = frozenset()
         self.authorized_since: int | None = None
         self.subscriptions: dict[int, Subscription] = {}
-        self._next_subscription_id = 0
+        self.next_subscription_id = 0
         self._outbox: deque[str] | None = None
         self._flushing = False
         self._closing: int | None = None
@@ -201,23 +197,23 @@ class Connection:
         limiter = emu.limiter
         ip = self.client_ip
 
-        def limits(method: WsMethod | None, account: str | None = None) -> Any:
+        def rate_limits(method: WsMethod | None, account: str | None = None) -> Any:
             if not return_limits:
                 return None
-            return self.rate_limits(method, account, now)
+            return limits.rate_limits(self.api, self.client_ip, method, account, now)
 
         if limiter.banned_until(ip, now) is not None:
             self._closing = CLOSE_POLICY
-            return [self._banned(req.id, now, limits(None))], []
+            return [limits.banned(self.api, self.client_ip, req.id, now, rate_limits(None))], []
         method = lookup(req.method)
         if method is None:
             unknown = errors.error(settings.unknown_method_code)
             if not limiter.charge(ip, 1, now):
-                return [self._over_limit(req.id, now, limits(None))], []
-            return [frames.failure(req.id, 400, frames.error_body(unknown), limits(None))], []
+                return [self._over_limit(req.id, now, rate_limits(None))], []
+            return [frames.failure(req.id, 400, frames.error_body(unknown), rate_limits(None))], []
         weight = method.weight(params)
         if not limiter.charge(ip, weight, now):
-            return [self._over_limit(req.id, now, limits(method))], []
+            return [self._over_limit(req.id, now, rate_limits(method))], []
 
         out: list[str] = []
         after: list[Callable[[], None]] = []
@@ -231,7 +227,7 @@ class Connection:
         try:
             if revoked and method.auth is not Auth.NONE and "apiKey" not in params:
                 raise errors.rejected_api_key()  # the request relied on the revoked session
-            key = self._authenticate(method, req, now)
+            key = authenticate(self.api, self.session_key, self.client_ip, method, req, now)
             call = Call(
                 self,
                 method,
@@ -265,11 +261,11 @@ class Connection:
             limiter.count_order(key.account, now)
         if rest is not None and rest.free_when_successful and answer.status == 200:
             limiter.refund(ip, weight, now)
-        rate_limits = limits(method, key.account if key else None)
+        answer_limits = rate_limits(method, key.account if key else None)
         if answer.error is None:
-            frame = frames.success(req.id, answer.result, rate_limits)
+            frame = frames.success(req.id, answer.result, answer_limits)
         else:
-            frame = frames.failure(req.id, answer.status, answer.error, rate_limits)
+            frame = frames.failure(req.id, answer.status, answer.error, answer_limits)
         if settings.revocation_frame_after_answer:
             out += [frame, *revocation]
         else:
@@ -304,92 +300,13 @@ class Connection:
         )
 
     def _over_limit(self, request_id: frames.RequestId, now: int, rate_limits: Any) -> str:
-        emu = self.api.emu
-        if emu.limiter.banned_until(self.client_ip, now) is not None:
+        frame, banned = limits.over_limit(self.api, self.client_ip, request_id, now, rate_limits)
+        if banned:
             self._closing = CLOSE_POLICY
-            return self._banned(request_id, now, rate_limits)
-        window = emu.limits.request_weight
-        exc = errors.too_much_weight(window.limit, window.human())
-        retry_after = window.start(now) + window.length_ms
-        data = {"serverTime": now, "retryAfter": retry_after}
-        return frames.failure(request_id, 429, frames.error_body(exc, data), rate_limits)
-
-    def _banned(self, request_id: frames.RequestId, now: int, rate_limits: Any) -> str:
-        until = self.api.emu.limiter.banned_until(self.client_ip, now) or now
-        exc = errors.ip_banned(until)
-        data = {"serverTime": now, "retryAfter": until}
-        return frames.failure(request_id, 418, frames.error_body(exc, data), rate_limits)
-
-    def rate_limits(
-        self, method: WsMethod | None, account: str | None, now: int
-    ) -> list[dict[str, Any]]:
-        emu = self.api.emu
-        window = emu.limits.request_weight
-        out = [
-            {
-                "rateLimitType": "REQUEST_WEIGHT",
-                "interval": window.interval,
-                "intervalNum": window.num,
-                "limit": window.limit,
-                "count": emu.limiter.used_weight(self.client_ip, now),
-            }
-        ]
-        if method is not None and method.order_limits and account is not None:
-            out += self.order_limits(account, now)
-        return out
+        return frame
 
     def order_limits(self, account: str, now: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "rateLimitType": "ORDERS",
-                "interval": window.interval,
-                "intervalNum": window.num,
-                "limit": window.limit,
-                "count": count,
-            }
-            for window, count in self.api.emu.limiter.order_counts(account, now)
-        ]
-
-    # ------------------------------------------------------------------ authentication
-    def _authenticate(self, method: WsMethod, req: frames.Request, now: int) -> KeyRecord | None:
-        params = {k: v for k, v in req.params.items() if k != _RETURN_RATE_LIMITS}
-        endpoint = method.endpoint
-        if method.auth is Auth.NONE:
-            if req.duplicate:
-                raise errors.duplicate_parameter()
-            P.validate(endpoint, params)
-            return None
-        if method.auth is Auth.SESSION:
-            if req.duplicate:
-                raise errors.duplicate_parameter()
-            P.validate(endpoint, params)
-            if self.session_key is None:
-                raise errors.error(self.api.settings.subscribe_without_logon_code)
-            return self.session_key
-        keys = self.api.emu.keys
-        explicit = method.auth is Auth.EXPLICIT or "apiKey" in params or "signature" in params
-        if explicit:
-            if "apiKey" not in params:
-                raise errors.mandatory_missing("apiKey")
-            key = check_key(params["apiKey"], self.client_ip, keys)
-        elif self.session_key is not None:
-            key = self.session_key
-        else:
-            raise errors.mandatory_missing("apiKey")
-        if req.duplicate:
-            raise errors.duplicate_parameter()
-        P.validate(endpoint, params)
-        if explicit and "signature" not in params:
-            raise errors.mandatory_missing("signature")
-        check_timestamp(params["timestamp"], P.recv_window_ms(params.get("recvWindow")), now)
-        if method.name == "session.logon" and key.key_type is not KeyType.ED25519:
-            raise errors.error(self.api.settings.logon_refused_code)
-        if explicit and not ws_signing.verify(
-            key.verifier, req.params, req.booleans, params["signature"], self.api.settings.signature
-        ):
-            raise errors.invalid_signature()
-        check_permissions(key, method.permissions, now)
-        return key
+        return limits.order_limits(self.api, account, now)
 
     # ------------------------------------------------------------------ session
     def _session_valid(self, now: int) -> bool:
@@ -455,33 +372,6 @@ class Connection:
     # ------------------------------------------------------------------ user data stream
     def subscription_list(self) -> list[dict[str, int]]:
         return [{"subscriptionId": s} for s in sorted(self.subscriptions)]
-
-    def subscribe(self, call: Call, *, via_logon: bool) -> dict[str, int]:
-        key = call.signer
-        settings = self.api.settings
-        if any(s.account == key.account for s in self.subscriptions.values()):
-            raise errors.error(-2035)
-        if len(self.subscriptions) >= settings.max_active_subscriptions:
-            raise errors.error(-2042)
-        if self._next_subscription_id >= settings.max_lifetime_subscriptions:
-            raise errors.error(-2042)
-        sub = Subscription(self._next_subscription_id, key.account, key, via_logon, self)
-        self._next_subscription_id += 1
-        self.subscriptions[sub.subscription_id] = sub
-        self.api.hub.add(sub)
-        return {"subscriptionId": sub.subscription_id}
-
-    def unsubscribe(self, call: Call) -> dict[str, Any]:
-        raw = call.params.get("subscriptionId")
-        if raw is None:
-            for sub in list(self.subscriptions.values()):
-                self.end_subscription(sub)
-            return {}
-        target = self.subscriptions.get(int(raw))
-        if target is None:
-            raise errors.error(-2036)
-        self.end_subscription(target)
-        return {}
 
     def end_subscription(self, sub: Subscription) -> None:
         """Drop ``sub`` and tell the client with eventStreamTerminated."""

@@ -13,6 +13,7 @@ from keyprobe.binance import errors
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.ws_methods import WsMethod
 from keyprobe.emulator.keys import KeyRecord
+from keyprobe.emulator.wsapi.stream import Subscription
 
 if TYPE_CHECKING:
     from keyprobe.emulator.wsapi.connection import Connection
@@ -112,6 +113,37 @@ def _ex(c: Call) -> Any:
     return c.conn.api.emu.exchange
 
 
+def _subscribe(c: Call, *, via_logon: bool) -> dict[str, int]:
+    """A user data stream subscription of the key's account on this connection."""
+    conn, key = c.conn, c.signer
+    settings = conn.api.settings
+    if any(s.account == key.account for s in conn.subscriptions.values()):
+        raise errors.error(-2035)
+    if len(conn.subscriptions) >= settings.max_active_subscriptions:
+        raise errors.error(-2042)
+    if conn.next_subscription_id >= settings.max_lifetime_subscriptions:
+        raise errors.error(-2042)
+    sub = Subscription(conn.next_subscription_id, key.account, key, via_logon, conn)
+    conn.next_subscription_id += 1
+    conn.subscriptions[sub.subscription_id] = sub
+    conn.api.hub.add(sub)
+    return {"subscriptionId": sub.subscription_id}
+
+
+def _unsubscribe(c: Call) -> dict[str, Any]:
+    conn = c.conn
+    raw = c.params.get("subscriptionId")
+    if raw is None:
+        for sub in list(conn.subscriptions.values()):
+            conn.end_subscription(sub)
+        return {}
+    target = conn.subscriptions.get(int(raw))
+    if target is None:
+        raise errors.error(-2036)
+    conn.end_subscription(target)
+    return {}
+
+
 HANDLERS: dict[str, Handler] = {
     "ping": lambda c: ok({}),
     "time": lambda c: ok({"serverTime": c.now}),
@@ -132,7 +164,7 @@ HANDLERS: dict[str, Handler] = {
     "order.cancel": lambda c: ok(_ex(c).cancel_order(c.account, c.params)),
     "openOrders.cancelAll": lambda c: ok(_ex(c).cancel_open_orders(c.account, c.params["symbol"])),
     "order.cancelReplace": _cancel_replace,
-    "userDataStream.subscribe": lambda c: ok(c.conn.subscribe(c, via_logon=True)),
-    "userDataStream.subscribe.signature": lambda c: ok(c.conn.subscribe(c, via_logon=False)),
-    "userDataStream.unsubscribe": lambda c: ok(c.conn.unsubscribe(c)),
+    "userDataStream.subscribe": lambda c: ok(_subscribe(c, via_logon=True)),
+    "userDataStream.subscribe.signature": lambda c: ok(_subscribe(c, via_logon=False)),
+    "userDataStream.unsubscribe": lambda c: ok(_unsubscribe(c)),
 }
