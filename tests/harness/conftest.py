@@ -25,6 +25,22 @@ from keyprobe.harness.profiles import KeyKind, load_profiles
 # lazily and caches its exception map, so a re-imported httpcore would raise exceptions httpx
 # no longer recognises. Load both for good before any inner run.
 httpx.HTTPTransport().close()
+# The same for the server an inner run starts (the embedded emulator): uvicorn imports its
+# HTTP protocol, event loop and websockets protocol when a server starts. Re-imported by a
+# second inner run, httptools' Python modules get new exception classes while its C parser
+# still raises the first ones, so uvicorn no longer recognises a WebSocket upgrade and the
+# handshake fails ("did not receive a valid HTTP response"). Load them for good here.
+for _name in (
+    "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.websockets.websockets_sansio_impl",
+    "uvicorn.loops.auto",
+    "uvicorn.loops.uvloop",
+    "uvicorn.lifespan.off",
+    "anyio.from_thread",
+    "websockets.sync.client",
+):
+    importlib.import_module(_name)
 # For speed only: modules first imported inside an inner run are imported again by the next
 # one; Faker (keyprobe's) and Hypothesis (a pytest plugin) take over a second each.
 importlib.import_module("faker")

@@ -18,11 +18,28 @@ import pytest
 
 from keyprobe.binance.endpoints import BY_ROUTE
 from keyprobe.binance.signing import KeyType, encode_params, load_signer
+from keyprobe.binance.ws_methods import BY_METHOD
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.ratelimit import RateLimits, Window
+from keyprobe.harness.check import has_door
 from keyprobe.harness.orders import FAMILY
+from keyprobe.harness.probes import CATALOGUE, Category
 from keyprobe.harness.redaction import REDACTOR
+from keyprobe.harness.targets import Transport
 from tests.harness.conftest import REPO, Provisioned, copy_suites, provision
+
+
+def cells_of(category: Category | None = None) -> int:
+    """Cells per profile (of one category): every probe over every door it has."""
+    return sum(
+        1
+        for p in CATALOGUE
+        for t in Transport
+        if has_door(p, t) and (category is None or p.category is category)
+    )
+
+
+PER_PROFILE = cells_of()
 
 PROFILES_TWO = """
 [profiles.reader]
@@ -39,11 +56,12 @@ permissions = ["enableReading", "enableSpotAndMarginTrading"]
 GHOST = '\n[profiles.ghost]\nkind = "unknown"\nkey_type = "hmac"\n'
 
 
-def matrix(pytester: pytest.Pytester) -> dict[tuple[str, str], dict]:
+def matrix(pytester: pytest.Pytester, transport: str = "rest") -> dict[tuple[str, str], dict]:
+    """The cells of one transport (REST by default), by (profile, probe)."""
     document = json.loads((pytester.path / "reports" / "matrix.json").read_text())
     assert document["schema"] == 1
     cells = document["cells"]
-    return {(c["profile"], c["probe"]): c for c in cells}
+    return {(c["profile"], c["probe"]): c for c in cells if c["transport"] == transport}
 
 
 def verdicts(pytester: pytest.Pytester) -> dict[tuple[str, str], str]:
@@ -76,7 +94,7 @@ def test_shipped_suites_pass_on_the_embedded_emulator_with_two_workers(
 ) -> None:
     copy_suites(pytester)
     result = pytester.runpytest("-n", "2", "--seed", "4242", "--junitxml", "junit.xml")
-    result.assert_outcomes(passed=9 * 24)
+    result.assert_outcomes(passed=9 * PER_PROFILE)
     out = result.stdout.str()
     assert "keyprobe seed: 4242" in out
     assert "keyprobe matrix" in out and "read_only" in out
@@ -86,10 +104,15 @@ def test_shipped_suites_pass_on_the_embedded_emulator_with_two_workers(
     assert cell["expected"] == {"status": 401, "code": -2015} == cell["actual"]
     assert cell["verdict"] == "pass" and cell["target"] == "emulator"
     assert cells[("spot_trading", "place_order")]["actual"] == {"status": 200, "code": None}
+    # The same probe over the WebSocket API: one row of the matrix per door.
+    ws = matrix(pytester, "ws-api")
+    assert len(ws) == 9 * (PER_PROFILE - 24)
+    assert ws[("read_only", "place_order")]["actual"] == {"status": 401, "code": -2015}
+    assert ws[("spot_trading", "place_order")]["actual"] == {"status": 200, "code": None}
     run = json.loads((pytester.path / "reports" / "run.json").read_text())
     assert run["seed"] == 4242
     results = pytester.path / "reports" / "allure-results"
-    assert len(list(results.glob("*-result.json"))) == 9 * 24
+    assert len(list(results.glob("*-result.json"))) == 9 * PER_PROFILE
     assert "Seed=4242" in (results / "environment.properties").read_text()
     # Secrets the controller generated for the emulator appear nowhere.
     secrets = [s for s in REDACTOR.secrets() if len(s) >= 16]
@@ -101,8 +124,15 @@ def test_ids_are_profile_dash_probe_and_select_with_k_and_markers(
 ) -> None:
     copy_suites(pytester)
     result = pytester.runpytest("--collect-only", "-q", "-k", "read_only-place_order")
-    result.stdout.fnmatch_lines(["test_order.py::test_order[[]read_only-place_order[]]"])
+    result.stdout.fnmatch_lines(
+        [
+            "test_order.py::test_order[[]read_only-place_order[]]",
+            "test_order.py::test_order[[]read_only-place_order-ws[]]",
+        ]
+    )
     result = pytester.runpytest("-m", "auth", "-k", "ip_bound", "-q")
+    result.assert_outcomes(passed=cells_of(Category.AUTH))
+    result = pytester.runpytest("-m", "auth", "-k", "ip_bound", "-q", "--transport", "rest")
     result.assert_outcomes(passed=7)
 
 
@@ -112,7 +142,8 @@ def test_a_wrong_override_in_the_profiles_file_is_missing(pytester: pytest.Pytes
         PROFILES_TWO + "\n[profiles.reader.expect]\nplace_order = { status = 200 }\n",
     )
     result = pytester.runpytest("-m", "order", "-k", "reader")
-    result.assert_outcomes(passed=2, failed=1)
+    # place_order over each door: both MISSING; the other order probes pass.
+    result.assert_outcomes(passed=cells_of(Category.ORDER) - 2, failed=2)
     result.stdout.fnmatch_lines(["*MISSING: reader-place_order: expected (200, -)*refused*"])
     assert verdicts(pytester)[("reader", "place_order")] == "MISSING"
 
@@ -167,9 +198,14 @@ def test_declared_more_than_granted_is_missing_and_granted_more_is_leak(
         ["*LEAK: reader-place_order: expected (401, -2015)*let it through*"]
     )
     # The worst first: one line per lying profile, after the grid, before pytest's summary.
-    cells = matrix(pytester)
-    leaks = [q for (p, q), c in cells.items() if p == "reader" and c["verdict"] == "LEAK"]
-    missing = [q for (p, q), c in cells.items() if p == "trader" and c["verdict"] == "MISSING"]
+    every = json.loads((pytester.path / "reports" / "matrix.json").read_text())["cells"]
+
+    def named(c: dict) -> str:
+        return c["probe"] if c["transport"] == "rest" else f"{c['probe']} ({c['transport']})"
+
+    leaks = [named(c) for c in every if c["profile"] == "reader" and c["verdict"] == "LEAK"]
+    missing = [named(c) for c in every if c["profile"] == "trader" and c["verdict"] == "MISSING"]
+    assert "place_order (ws-api)" in leaks and "place_order (ws-api)" in missing
     out = result.stdout.str()
     leak_line = f"reader can do more than declared: {', '.join(leaks)} ({len(leaks)} LEAK)"
     missing_line = (
@@ -255,7 +291,8 @@ def test_an_unreachable_target_is_broken_quickly_with_the_reason(
     started = time.monotonic()
     result = pytester.runpytest("--target", f"http://127.0.0.1:{port}", "-m", "read", "-rA")
     assert time.monotonic() - started < 30
-    result.assert_outcomes(failed=7, skipped=14)  # ghost needs no secrets; the others do
+    # ghost needs no secrets; the others do.
+    result.assert_outcomes(failed=cells_of(Category.READ), skipped=2 * cells_of(Category.READ))
     result.stdout.fnmatch_lines(
         [
             "*TARGET UNAVAILABLE*GET /api/v3/time*cannot reach*Connect*",
@@ -285,7 +322,7 @@ def test_a_target_that_never_answers_is_broken_without_hanging(
     started = time.monotonic()
     result = pytester.runpytest("--target", silent_server, "--probe-timeout", "1")
     assert time.monotonic() - started < 30
-    result.assert_outcomes(failed=24)
+    result.assert_outcomes(failed=PER_PROFILE)
     result.stdout.fnmatch_lines(["*BROKEN: ghost-account: GET /api/v3/time*timeout after 1s*"])
 
 
@@ -304,10 +341,10 @@ def test_a_skewed_server_clock_is_compensated(
     emu.clock.offset_ms = skew_ms
     keys = provision(emu, serve(emu), two_profiles)
     result = run_against(pytester, monkeypatch, keys, "-m", "read or auth")
-    result.assert_outcomes(passed=28)
+    result.assert_outcomes(passed=2 * (cells_of(Category.READ) + cells_of(Category.AUTH)))
     # The offset was right from the start: no request was refused for its timestamp except
-    # the two deliberate ones per profile.
-    assert sum(1 for e in emu.journal if e.code == -1021) == 4
+    # the two deliberate ones per profile and transport.
+    assert sum(1 for e in emu.journal if e.code == -1021) == 2 * 2 * 2
 
 
 def test_the_weight_budget_holds_across_two_workers(
@@ -321,14 +358,17 @@ def test_the_weight_budget_holds_across_two_workers(
     emu = Emulator(limits=RateLimits(request_weight=Window(300, 1, "S"), ban_after_violations=0))
     keys = provision(emu, serve(emu), two_profiles)
     result = run_against(pytester, monkeypatch, keys, "-n", "2", "-m", "read or auth")
-    result.assert_outcomes(passed=28)
+    result.assert_outcomes(passed=2 * (cells_of(Category.READ) + cells_of(Category.AUTH)))
     assert [e for e in emu.journal if e.status in (418, 429)] == []
+    # Both doors draw on one budget per IP: REST routes and WebSocket API methods alike.
     per_second: dict[tuple[str, int], int] = {}
     for e in emu.journal:
         ep = BY_ROUTE.get((e.method, e.path))
-        if ep is not None:
+        ws = BY_METHOD.get(e.path) if e.method == "WS" else None
+        weigher = ep or ws
+        if weigher is not None:
             key = (e.client_ip, e.time_ms // 1000)
-            per_second[key] = per_second.get(key, 0) + ep.weight({"symbol": "x"})
+            per_second[key] = per_second.get(key, 0) + weigher.weight({"symbol": "x"})
     assert max(per_second.values()) <= 300
 
 
@@ -357,6 +397,17 @@ def test_mainnet_capabilities_never_send_a_state_changing_request(
     assert seen
     for entry in seen:
         route = (entry.method, entry.path)
+        if entry.method == "WS":
+            # The same rule over the WebSocket API: no placement, no cancel-all, no replace;
+            # a cancel only of an order that does not exist.
+            assert entry.path not in (
+                "order.place",
+                "openOrders.cancelAll",
+                "order.cancelReplace",
+            ), entry
+            if entry.path == "order.cancel":
+                assert entry.code in (-2011, -2015, -2014, -1022, -1021, -1102), entry
+            continue
         if entry.method == "GET":
             assert entry.path != "/sapi/v1/margin/account", entry
             continue
@@ -398,7 +449,7 @@ def test_orders_of_an_interrupted_run_are_swept_by_the_next(
     assert len(left) == 1  # the interrupted run's order is still resting
     (pytester.path / "conftest.py").write_text("KEYPROBE_SUITES = True\n")
     again = pytester.runpytest("--target", keys.url, "-m", "read", "-k", "trader-account")
-    again.assert_outcomes(passed=1)
+    again.assert_outcomes(passed=2)  # over each door
     assert open_keyprobe_orders(keys) == []
     assert any(e.method == "DELETE" and e.status == 200 for e in emu.journal)
 
@@ -478,7 +529,7 @@ def test_a_separately_started_keyprobe_emulator_with_secrets_in_the_environment(
             proc.wait(timeout=10)
     # On a target keyprobe does not own, cancel-all runs only where the key can first show
     # that no one else's orders would be hit.
-    result.assert_outcomes(passed=9 * 24 - 2, skipped=2)
+    result.assert_outcomes(passed=9 * PER_PROFILE - 4, skipped=4)
     cell = matrix(pytester)[("trade_only", "cancel_open_orders")]
     assert cell["verdict"] == "skipped" and "cannot list them" in cell["reason"]
 
