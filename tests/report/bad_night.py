@@ -88,9 +88,11 @@ def run_bad_night(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     try:
         keys = provision(emulator, url, profiles, GRANTS)
         keys.apply(monkeypatch)
+        # REST only: the night's faults are injected on REST routes.
         result = pytester.runpytest_subprocess(
-            "--target", url, "-p", "no:cacheprovider", "-n", "2", timeout=RUN_LIMIT_S
-        )
+            "--target", url, "-p", "no:cacheprovider", "-n", "2", "--transport", "rest",
+            timeout=RUN_LIMIT_S,
+        )  # fmt: skip
     finally:
         server.stop()
     return BadNight(pytester.path, keys, faulty, result)
