@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,7 +40,7 @@ permissions = ["enableReading", "enableSpotAndMarginTrading"]
 GHOST = '\n[profiles.ghost]\nkind = "unknown"\nkey_type = "hmac"\n'
 
 
-def matrix(pytester: pytest.Pytester) -> dict[tuple[str, str], dict]:
+def matrix(pytester: pytest.Pytester) -> dict[tuple[str, str], dict[str, Any]]:
     document = json.loads((pytester.path / "reports" / "matrix.json").read_text())
     assert document["schema"] == 1
     cells = document["cells"]
