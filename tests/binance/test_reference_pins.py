@@ -236,7 +236,7 @@ def emu() -> Emulator:
 
 @pytest.fixture
 def client(emu: Emulator) -> Iterator[httpx.Client]:
-    transport = httpx.ASGITransport(app=emu, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=emu, client=("127.0.0.1", 50000))
     with httpx.Client(transport=_SyncASGI(transport), base_url="http://testserver") as c:
         yield c
 

@@ -79,7 +79,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def dump(spec: dict[str, Any]) -> str:
-    return HEADER + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
+    return HEADER + str(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100))
 
 
 def main(argv: list[str]) -> int:

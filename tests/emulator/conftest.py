@@ -63,7 +63,7 @@ def emu() -> Emulator:
 
 @pytest.fixture
 def client(emu: Emulator) -> Iterator[httpx.Client]:
-    transport = httpx.ASGITransport(app=emu, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=emu, client=("127.0.0.1", 50000))
     # httpx's sync Client cannot drive an ASGI app; the wire helper uses this via anyio.
     with httpx.Client(transport=_SyncASGI(transport), base_url="http://testserver") as c:
         yield c

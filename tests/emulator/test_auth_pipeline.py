@@ -61,7 +61,7 @@ def test_no_header_at_all_is_401_2014(client: httpx.Client) -> None:
 @pytest.mark.parametrize("bad", ["short!", "x" * 200, "spaces in key", "ключ"])
 def test_malformed_key_is_401_2014(client: httpx.Client, emu: Emulator, bad: str) -> None:
     holder = make_holder(emu)
-    headers = {"X-MBX-APIKEY": bad.encode("utf-8")}
+    headers = {b"X-MBX-APIKEY": bad.encode("utf-8")}
     r = client.get(f"/api/v3/account?timestamp={1}&signature=x", headers=headers)
     assert r.status_code == 401
     assert r.content == BAD_FORMAT
@@ -637,7 +637,7 @@ def _now() -> int:
 def _client_for(emu: Emulator) -> httpx.Client:
     from tests.emulator.conftest import _SyncASGI
 
-    transport = httpx.ASGITransport(app=emu, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=emu, client=("127.0.0.1", 50000))
     return httpx.Client(transport=_SyncASGI(transport), base_url="http://testserver")
 
 

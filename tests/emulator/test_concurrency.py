@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -56,7 +56,7 @@ class Ledger:
     cancels: Counter[tuple[str, int]] = field(default_factory=Counter)
     weight: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
-    codes: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    codes: Counter[tuple[str, str, int | None]] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
 
@@ -240,7 +240,7 @@ def test_concurrent_orders_on_shared_accounts(
             # Funds conserved: free + locked per asset unchanged, locked = what is open.
             r = client.send("GET", "/api/v3/account", {})
             assert _assets(r) == start[account]
-            expected_locked: Counter[str] = Counter()
+            expected_locked: defaultdict[str, Decimal] = defaultdict(Decimal)
             for o in open_now:
                 base, quote_asset = o["symbol"][:-4], o["symbol"][-4:]
                 if o["side"] == "BUY":

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -203,7 +203,7 @@ def send(
 COVERAGE: Counter[tuple[str, str, int]] = Counter()
 
 
-def _settings(examples: int) -> Any:
+def _settings(examples: int) -> settings:
     return settings(
         max_examples=examples,
         derandomize=LONG_EXAMPLES is None and FUZZ_SEED is None,
@@ -214,7 +214,7 @@ def _settings(examples: int) -> Any:
     )
 
 
-def _seeded(fn: Any) -> Any:
+def _seeded(fn: Callable[[], None]) -> Callable[[], None]:
     return seed(int(FUZZ_SEED))(fn) if FUZZ_SEED is not None else fn
 
 

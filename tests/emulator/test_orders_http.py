@@ -183,9 +183,9 @@ def test_funds_conserved_without_fills(client: httpx.Client, emu: Emulator) -> N
         now = _balances(client, holder)
         for asset, (free, locked) in start.items():
             assert now[asset][0] + now[asset][1] == free + locked, asset
-    locked = _balances(client, other)
-    assert locked["USDT"][1] == Decimal("40")
-    assert locked["BTC"][1] == Decimal("0.002")
+    balances = _balances(client, other)
+    assert balances["USDT"][1] == Decimal("40")
+    assert balances["BTC"][1] == Decimal("0.002")
     call(client, "DELETE", "/api/v3/order", holder, {"symbol": "BTCUSDT", "orderId": str(ids[0])})
     r = call(client, "DELETE", "/api/v3/openOrders", other, {"symbol": "BTCUSDT"})
     assert r.status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from keyprobe.binance.outcome import OK, Outcome
@@ -136,7 +138,7 @@ def test_mainnet_runs_only_side_effect_free_probes() -> None:
         ("testnet", {"egress_address": "nope"}, "not an IP address"),
     ],
 )
-def test_bad_targets(spec: str, kwargs: dict, fragment: str) -> None:
+def test_bad_targets(spec: str, kwargs: dict[str, Any], fragment: str) -> None:
     with pytest.raises(TargetError, match=fragment.replace("(", r"\(")):
         resolve_target(spec, **kwargs)
 

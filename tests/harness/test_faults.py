@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ REST_ONLY = ("--transport", "rest")
 RUN_LIMIT_S = 90
 
 
-def cells(root: Path) -> dict[tuple[str, str], dict]:
+def cells(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
     data = json.loads((root / "reports" / "matrix.json").read_text())
     return {(c["profile"], c["probe"]): c for c in data["cells"]}
 

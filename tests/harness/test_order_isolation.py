@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ permissions = ["enableReading", "enableSpotAndMarginTrading"]
 """
 
 
-def _label(result: dict, name: str) -> str:
+def _label(result: dict[str, Any], name: str) -> str:
     return next(str(label["value"]) for label in result["labels"] if label["name"] == name)
 
 

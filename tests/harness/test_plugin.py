@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -56,7 +57,9 @@ permissions = ["enableReading", "enableSpotAndMarginTrading"]
 GHOST = '\n[profiles.ghost]\nkind = "unknown"\nkey_type = "hmac"\n'
 
 
-def matrix(pytester: pytest.Pytester, transport: str = "rest") -> dict[tuple[str, str], dict]:
+def matrix(
+    pytester: pytest.Pytester, transport: str = "rest"
+) -> dict[tuple[str, str], dict[str, Any]]:
     """The cells of one transport (REST by default), by (profile, probe)."""
     document = json.loads((pytester.path / "reports" / "matrix.json").read_text())
     assert document["schema"] == 1
@@ -200,7 +203,7 @@ def test_declared_more_than_granted_is_missing_and_granted_more_is_leak(
     # The worst first: one line per lying profile, after the grid, before pytest's summary.
     every = json.loads((pytester.path / "reports" / "matrix.json").read_text())["cells"]
 
-    def named(c: dict) -> str:
+    def named(c: dict[str, Any]) -> str:
         return c["probe"] if c["transport"] == "rest" else f"{c['probe']} ({c['transport']})"
 
     leaks = [named(c) for c in every if c["profile"] == "reader" and c["verdict"] == "LEAK"]

@@ -11,11 +11,11 @@ from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
 from keyprobe.harness.credentials import MissingSecrets, env_names, from_env
 from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Category
-from keyprobe.harness.profiles import KeyKind, ProfilesFileError, load_profiles
+from keyprobe.harness.profiles import KeyKind, Profile, ProfilesFileError, load_profiles
 from tests.harness.conftest import SHIPPED_PROFILES
 
 
-def _load(tmp_path: Path, text: str) -> list:
+def _load(tmp_path: Path, text: str) -> list[Profile]:
     path = tmp_path / "profiles.toml"
     path.write_text(text)
     return load_profiles(path, PROBE_NAMES)

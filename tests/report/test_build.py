@@ -32,7 +32,8 @@ def _quiet(message: str) -> None:
 
 def _trend(index: Path) -> list[dict[str, object]]:
     files = embedded_files(index.read_text(encoding="utf-8"))
-    return json.loads(files["history/history-trend.json"])
+    trend: list[dict[str, object]] = json.loads(files["history/history-trend.json"])
+    return trend
 
 
 @pytest.fixture

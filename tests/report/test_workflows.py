@@ -93,7 +93,10 @@ def test_ci_runs_tests_and_offline_suites_on_supported_pythons() -> None:
     job = ci["jobs"]["test"]
     assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
     runs = "\n".join(step.get("run", "") for step in job["steps"])
-    assert "pytest\n" in runs + "\n" and "pytest suites/" in runs
+    # Through scripts/check, the script .ci/run and tox call too, which runs the two commands.
+    assert "scripts/check tests\n" in runs + "\n" and "scripts/check suites\n" in runs + "\n"
+    check = (ROOT / "scripts" / "check").read_text(encoding="utf-8")
+    assert '"${BIN}pytest" "$@"' in check and '"${BIN}pytest" suites/ "$@"' in check
 
 
 def _registered_profiles() -> dict[str, str]:
