@@ -77,8 +77,9 @@ class WsSettings:
     # The transport's hard cap: a frame above this closes the connection with 1009 (message too
     # big), as websockets does by itself. Not documented by Binance [UNC].
     max_frame_bytes: int = 1 << 20
-    # A client that does not read its pushes: more than this many frames queued → closed 1008.
-    max_pending_frames: int = 10_000
+    # A client that does not read its answers or pushes: more than this many frames queued
+    # (the socket's send buffer full) → closed 1008 [UNC; Binance's own bound is unknown].
+    max_pending_frames: int = 1_000
 
     # --- keep-alive and lifetime (reference §1.2) [DOC] -------------------------------------
     ping_interval_s: float | None = 20.0
