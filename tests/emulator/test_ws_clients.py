@@ -111,14 +111,14 @@ def test_python_binance_user_socket(server: EmulatorServer) -> None:
             async with BinanceSocketManager(client).user_socket() as stream:
                 # Placed over REST, pushed over the WebSocket API.
                 order = await client.create_order(**_limit_buy())
-                event = await asyncio.wait_for(stream.recv(), 15)
+                event = await asyncio.wait_for(stream.recv(), 5)
                 assert event["e"] == "executionReport"
                 assert event["i"] == order["orderId"]
                 assert event["x"] == "NEW"
-                position = await asyncio.wait_for(stream.recv(), 15)
+                position = await asyncio.wait_for(stream.recv(), 5)
                 assert position["e"] == "outboundAccountPosition"
                 await client.ws_cancel_order(symbol="BTCUSDT", orderId=order["orderId"])
-                event = await asyncio.wait_for(stream.recv(), 15)
+                event = await asyncio.wait_for(stream.recv(), 5)
                 assert (event["e"], event["X"]) == ("executionReport", "CANCELED")
         finally:
             await client.close_connection()
@@ -127,6 +127,14 @@ def test_python_binance_user_socket(server: EmulatorServer) -> None:
 
 
 # ----------------------------------------------------------------------------- ccxt.pro
+
+
+async def _answered(server: EmulatorServer, method: str, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any(e.method == "WS" and e.path == method for e in server.app.journal):
+        assert loop.time() < deadline, f"the emulator never answered {method}"
+        await asyncio.sleep(0.02)
 
 
 def _ccxt_pro(server: EmulatorServer, key_type: KeyType) -> Any:
@@ -165,22 +173,19 @@ def test_ccxt_pro_orders_over_ws(server: EmulatorServer, key_type: KeyType) -> N
         try:
             await ex.load_markets()
             watcher = asyncio.ensure_future(ex.watch_orders("BTC/USDT"))
-            # watch_orders subscribes (userDataStream.subscribe.signature) on the ws-api
-            # connection first; place the order only once the emulator holds the subscription.
-            for _ in range(300):
-                if list(server.app.ws_api.hub.subscriptions()):
-                    break
-                await asyncio.sleep(0.05)
+            # The subscription goes out on the ws-api connection; wait until the emulator has
+            # answered it (a fixed sleep lost the race on a loaded machine).
+            await _answered(server, "userDataStream.subscribe.signature")
             order = await ex.create_order_ws("BTC/USDT", "limit", "buy", 0.001, 20000)
             assert order["status"] == "open"
-            seen = await asyncio.wait_for(watcher, 15)
+            seen = await asyncio.wait_for(watcher, 5)
             assert seen[-1]["id"] == order["id"]
             assert seen[-1]["status"] == "open"
+            # Watch before cancelling: the event may follow the cancel's answer at once.
             watcher = asyncio.ensure_future(ex.watch_orders("BTC/USDT"))
-            await asyncio.sleep(0)  # the watcher waits before the cancel's events can arrive
             canceled = await ex.cancel_order_ws(order["id"], "BTC/USDT")
             assert canceled["status"] == "canceled"
-            seen = await asyncio.wait_for(watcher, 15)
+            seen = await asyncio.wait_for(watcher, 5)
             assert seen[-1]["status"] == "canceled"
             # Cancelled over WS: gone over REST too.
             assert await ex.fetch_open_orders("BTC/USDT") == []
@@ -228,7 +233,7 @@ def test_official_sdk_logon_place_cancel_stream(server: EmulatorServer) -> None:
             assert placed.data().result.status == "NEW"
             canceled = await conn.order_cancel(symbol="BTCUSDT", order_id=order_id)
             assert canceled.data().result.status == "CANCELED"
-            for _ in range(300):
+            for _ in range(50):
                 if len(events) >= 4:
                     break
                 await asyncio.sleep(0.05)
