@@ -1,9 +1,12 @@
 """Every WebSocket API behaviour the reference leaves unsettled ([UNC] in
 ``binance-ws-api.md``), as one named setting each, with the question and the evidence.
 
-Nothing else in ``keyprobe.emulator.wsapi`` hard-codes an unsettled choice: change a default
-here (or pass ``WsSettings(...)`` to ``Emulator``) once a recorded testnet run settles it
-(reference §8 lists the questions)."""
+Change a default here (or pass ``WsSettings(...)`` to ``Emulator``) once a recorded testnet run
+settles it (reference §8 lists the questions). Smaller inferences that follow the docs' own
+wording are commented where they are made: which subscription call raises -2035/-2036/-2042
+(``session.py``), USER_STREAM needing a valid key and no permission (``binance/ws_methods.py``),
+a banned or weight-exhausted IP refused at the handshake (HTTP 403, ``api.py``), and 429's
+``error.data.retryAfter`` as the epoch ms the weight window ends (``limits.py``)."""
 
 from __future__ import annotations
 
