@@ -1,13 +1,12 @@
-"""Binance's error catalogue (every code emitted or expected: message templates, HTTP status per
-reference §5.3/§5.4, family) and ``Outcome``, the ``(status, code, message)`` both sides speak."""
+"""Binance's error catalogue: every code the emulator emits or the harness expects, with its
+exact message template(s), the HTTP status it travels with (reference §5.3/§5.4) and its
+family; and ``Outcome``, the one ``(status, code, message)`` type both sides speak."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-
-from keyprobe.binance.ws_errors import WS_ERRORS
 
 
 class Family(StrEnum):
@@ -130,6 +129,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
             "Timeout waiting for response from backend server. "
             "Send status unknown; execution status unknown.",
         ),
+        _spec(-1020, "UNSUPPORTED_OPERATION", 400, F.REQUEST, "This operation is not supported."),
         _spec(-1013, "INVALID_MESSAGE", 400, F.BUSINESS, "Filter failure: %s"),
         _spec(-1014, "UNKNOWN_ORDER_COMPOSITION", 400, F.REQUEST, "Unsupported order combination."),
         _spec(
@@ -215,6 +215,14 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(-1125, "INVALID_LISTEN_KEY", 400, F.REQUEST, "This listenKey does not exist."),
         _spec(-1131, "BAD_RECV_WINDOW", 400, F.REQUEST, "recvWindow must be less than 60000"),
         _spec(
+            -1135,
+            "INVALID_JSON",
+            400,
+            F.REQUEST,
+            "Invalid JSON Request",
+            "JSON sent for parameter '%s' is not valid",
+        ),
+        _spec(
             -1145,
             "INVALID_CANCEL_RESTRICTIONS",
             400,
@@ -274,6 +282,28 @@ CATALOGUE: dict[int, ErrorSpec] = {
             "Order was canceled or expired with no executed qty over 90 days ago "
             "and has been archived.",
         ),
+        # User data stream subscriptions over the WebSocket API (which method raises which: INF).
+        _spec(
+            -2035,
+            "SUBSCRIPTION_ACTIVE",
+            400,
+            F.BUSINESS,
+            "User Data Stream subscription already active.",
+        ),
+        _spec(
+            -2036,
+            "SUBSCRIPTION_INACTIVE",
+            400,
+            F.BUSINESS,
+            "User Data Stream subscription not active.",
+        ),
+        _spec(
+            -2042,
+            "MAXIMUM_SUBSCRIPTION_IDS",
+            400,
+            F.BUSINESS,
+            "Maximum subscription ID reached for this connection.",
+        ),
         _spec(
             -2039,
             "CLIENT_ORDER_ID_INVALID",
@@ -281,7 +311,6 @@ CATALOGUE: dict[int, ErrorSpec] = {
             F.BUSINESS,
             "Client order ID is not correct for this order ID.",
         ),
-        *(_spec(code, name, 400, Family(family), *msgs) for code, name, family, msgs in WS_ERRORS),
     )
 }
 

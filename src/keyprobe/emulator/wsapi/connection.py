@@ -25,9 +25,7 @@ from keyprobe.emulator.auth import check_key, check_permissions, check_timestamp
 from keyprobe.emulator.keys import KeyRecord
 from keyprobe.emulator.wsapi import frames
 from keyprobe.emulator.wsapi import signing as ws_signing
-from keyprobe.emulator.wsapi.limits import CLOSE_NORMAL, CLOSE_POLICY
 from keyprobe.emulator.wsapi.methods import HANDLERS, Answer, Call
-from keyprobe.emulator.wsapi.session import SessionMixin
 from keyprobe.emulator.wsapi.stream import Event, Subscription
 
 if TYPE_CHECKING:
@@ -42,9 +40,29 @@ Receive = Callable[[], Awaitable[Message]]
 # Params every method takes besides its own (they never count as unread).
 _RETURN_RATE_LIMITS = "returnRateLimits"
 
+# Close codes (RFC 6455).
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
 
-class Connection(SessionMixin):
-    __slots__ = ("__weakref__", "_flushing", "_lifetime", "_outbox", "_send")
+
+class Connection:
+    __slots__ = (
+        "__weakref__",
+        "_closing",
+        "_flushing",
+        "_lifetime",
+        "_next_subscription_id",
+        "_outbox",
+        "_send",
+        "api",
+        "authorized_since",
+        "client_ip",
+        "connected_since",
+        "return_rate_limits",
+        "session_key",
+        "session_permissions",
+        "subscriptions",
+    )
 
     def __init__(
         self, api: WsApi, send: Send, client_ip: str, return_rate_limits: bool, now: int
@@ -275,6 +293,66 @@ class Connection(SessionMixin):
                     publish()
         return out, after
 
+    def _journal(
+        self, now: int, name: str, key: KeyRecord | None, params: dict[str, str], answer: Answer
+    ) -> None:
+        """The emulator's request journal, as for REST (``WS`` and the method name; no secret:
+        the key by its last 4 characters)."""
+        from keyprobe.emulator.app import JournalEntry
+
+        api_key = key.api_key if key is not None else params.get("apiKey", "")
+        code = answer.error.get("code") if answer.error is not None else None
+        self.api.emu.journal.append(
+            JournalEntry(now, "WS", name, self.client_ip, api_key[-4:], answer.status, code)
+        )
+
+    def _over_limit(self, request_id: frames.RequestId, now: int, rate_limits: Any) -> str:
+        emu = self.api.emu
+        if emu.limiter.banned_until(self.client_ip, now) is not None:
+            self._closing = CLOSE_POLICY
+            return self._banned(request_id, now, rate_limits)
+        window = emu.limits.request_weight
+        exc = errors.too_much_weight(window.limit, window.human())
+        retry_after = window.start(now) + window.length_ms
+        data = {"serverTime": now, "retryAfter": retry_after}
+        return frames.failure(request_id, 429, frames.error_body(exc, data), rate_limits)
+
+    def _banned(self, request_id: frames.RequestId, now: int, rate_limits: Any) -> str:
+        until = self.api.emu.limiter.banned_until(self.client_ip, now) or now
+        exc = errors.ip_banned(until)
+        data = {"serverTime": now, "retryAfter": until}
+        return frames.failure(request_id, 418, frames.error_body(exc, data), rate_limits)
+
+    def rate_limits(
+        self, method: WsMethod | None, account: str | None, now: int
+    ) -> list[dict[str, Any]]:
+        emu = self.api.emu
+        window = emu.limits.request_weight
+        out = [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": window.interval,
+                "intervalNum": window.num,
+                "limit": window.limit,
+                "count": emu.limiter.used_weight(self.client_ip, now),
+            }
+        ]
+        if method is not None and method.order_limits and account is not None:
+            out += self.order_limits(account, now)
+        return out
+
+    def order_limits(self, account: str, now: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "rateLimitType": "ORDERS",
+                "interval": window.interval,
+                "intervalNum": window.num,
+                "limit": window.limit,
+                "count": count,
+            }
+            for window, count in self.api.emu.limiter.order_counts(account, now)
+        ]
+
     # ------------------------------------------------------------------ authentication
     def _authenticate(self, method: WsMethod, req: frames.Request, now: int) -> KeyRecord | None:
         params = {k: v for k, v in req.params.items() if k != _RETURN_RATE_LIMITS}
@@ -315,6 +393,104 @@ class Connection(SessionMixin):
             raise errors.invalid_signature()
         check_permissions(key, method.permissions, now)
         return key
+
+    # ------------------------------------------------------------------ session
+    def _session_valid(self, now: int) -> bool:
+        key = self.session_key
+        if key is None:
+            return False
+        current = self.api.emu.keys.get(key.api_key)
+        if current is None or not current.allows_ip(self.client_ip):
+            return False
+        if not all(current.has(p, now) for p in self.session_permissions):
+            return False
+        # Still valid: act with the key as it is now (API Management may have added to it).
+        self.session_key = current
+        return True
+
+    def _revoke(self) -> str:
+        """Clear the session (its stream ends once the answers are out); the unsolicited
+        401 frame that says so."""
+        self.session_key = None
+        self.session_permissions = frozenset()
+        self.authorized_since = None
+        exc = errors.rejected_api_key()
+        return frames.failure(None, exc.status, frames.error_body(exc), None)
+
+    def _end_logon_streams(self) -> None:
+        if not self.api.settings.terminate_streams_on_revocation:
+            return
+        for sub in list(self.subscriptions.values()):
+            if sub.via_logon:
+                self.end_subscription(sub)
+
+    def _end_session(self) -> None:
+        self.session_key = None
+        self.session_permissions = frozenset()
+        self.authorized_since = None
+        for sub in list(self.subscriptions.values()):
+            if sub.via_logon:
+                self.end_subscription(sub)
+
+    def logon(self, call: Call) -> dict[str, Any]:
+        key = call.signer
+        if self.session_key is not None and self.session_key.api_key != key.api_key:
+            self._end_session()
+        self.session_key = key
+        self.session_permissions = frozenset(p for p in key.permissions if key.has(p, call.now))
+        self.authorized_since = call.now
+        return self.session_status(call.now)
+
+    def session_status(self, now: int) -> dict[str, Any]:
+        return {
+            "apiKey": self.session_key.api_key if self.session_key else None,
+            "authorizedSince": self.authorized_since,
+            "connectedSince": self.connected_since,
+            "returnRateLimits": self.return_rate_limits,
+            "serverTime": now,
+            "userDataStream": bool(self.subscriptions),
+        }
+
+    def logout(self, now: int) -> dict[str, Any]:
+        self._end_session()
+        return self.session_status(now)
+
+    # ------------------------------------------------------------------ user data stream
+    def subscription_list(self) -> list[dict[str, int]]:
+        return [{"subscriptionId": s} for s in sorted(self.subscriptions)]
+
+    def subscribe(self, call: Call, *, via_logon: bool) -> dict[str, int]:
+        key = call.signer
+        settings = self.api.settings
+        if any(s.account == key.account for s in self.subscriptions.values()):
+            raise errors.error(-2035)
+        if len(self.subscriptions) >= settings.max_active_subscriptions:
+            raise errors.error(-2042)
+        if self._next_subscription_id >= settings.max_lifetime_subscriptions:
+            raise errors.error(-2042)
+        sub = Subscription(self._next_subscription_id, key.account, key, via_logon, self)
+        self._next_subscription_id += 1
+        self.subscriptions[sub.subscription_id] = sub
+        self.api.hub.add(sub)
+        return {"subscriptionId": sub.subscription_id}
+
+    def unsubscribe(self, call: Call) -> dict[str, Any]:
+        raw = call.params.get("subscriptionId")
+        if raw is None:
+            for sub in list(self.subscriptions.values()):
+                self.end_subscription(sub)
+            return {}
+        target = self.subscriptions.get(int(raw))
+        if target is None:
+            raise errors.error(-2036)
+        self.end_subscription(target)
+        return {}
+
+    def end_subscription(self, sub: Subscription) -> None:
+        """Drop ``sub`` and tell the client with eventStreamTerminated."""
+        self.subscriptions.pop(sub.subscription_id, None)
+        self.api.hub.remove(sub)
+        self.push(frames.event(sub.subscription_id, self.api.hub.terminated()))
 
 
 # Background sends (pushes, server-side closes), referenced until done.
