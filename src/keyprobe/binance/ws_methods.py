@@ -152,8 +152,8 @@ METHODS: tuple[WsMethod, ...] = (
 )
 
 BY_METHOD: dict[str, WsMethod] = {m.name: m for m in METHODS}
-# The WS method that mirrors each REST endpoint (by ``Endpoint.name``): a probe declared once
-# over REST finds its WebSocket twin here.
+# The method that mirrors each REST endpoint (by endpoint name): a probe declared once against
+# a REST endpoint runs over the WebSocket API through this.
 BY_REST: dict[str, WsMethod] = {m.rest: m for m in METHODS if m.rest is not None}
 
 _SECURITY_AS_REST = {
