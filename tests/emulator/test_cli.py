@@ -60,6 +60,17 @@ def test_demo_keys_and_url_first(tmp_path: Path) -> None:
         holder = Holder(trader["api_key"], KeyType.ED25519, trader["private_key"])
         with httpx.Client(base_url=url) as client:
             assert call(client, "GET", "/api/v3/account", holder).status_code == 200
+            # API Management: the token sits beside the credentials, mode 0600.
+            token_line = proc.stdout.readline()
+            token_file = folder / "admin-token"
+            assert str(token_file) in token_line
+            assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+            managed = client.get(
+                f"/_keyprobe/keys/{holder.api_key}",
+                headers={"X-Keyprobe-Token": token_file.read_text()},
+            )
+            assert managed.json()["type"] == "ed25519"
+            assert client.get(f"/_keyprobe/keys/{holder.api_key}").status_code == 401
     printed = "\n".join(lines)
     for entry in creds.values():
         assert entry["api_key"] not in printed

@@ -549,3 +549,45 @@ def test_permission_added_mid_session_is_used(server: EmulatorServer) -> None:
         assert _manage(server, "PATCH", reader, {"permissions": [READ, TRADE]}).status_code == 200
         assert ws.call("order.place", {**LIMIT_BUY, **ts()})["status"] == 200
         assert ws.call("session.status")["result"]["apiKey"] == reader.api_key
+
+
+def test_lifetime_subscription_cap() -> None:
+    emu = Emulator(ws_settings=WsSettings(max_lifetime_subscriptions=2))
+    holder = make_holder(emu, KeyType.HMAC)
+    with serving(emu) as srv, WsClient(srv.ws_url) as ws:
+        for expected in (0, 1):
+            sub = ws.call("userDataStream.subscribe.signature", signed(holder))
+            assert sub["result"] == {"subscriptionId": expected}
+            assert ws.call("userDataStream.unsubscribe")["result"] == {}
+            ws.event()
+        capped = ws.call("userDataStream.subscribe.signature", signed(holder))
+        assert (capped["status"], capped["error"]["code"]) == (400, -2042)
+
+
+def test_stream_events_for_cancel_replace_and_rest_cancel_all(server: EmulatorServer) -> None:
+    holder = make_holder(server.app, KeyType.HMAC)
+    with httpx.Client(base_url=server.url) as rest, WsClient(server.ws_url) as ws:
+        assert ws.call("userDataStream.subscribe.signature", signed(holder))["status"] == 200
+        first = ws.call("order.place", signed(holder, LIMIT_BUY))["result"]
+        [ws.event() for _ in range(2)]
+        replace = {
+            **LIMIT_BUY,
+            "price": "19000",
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrderId": first["orderId"],
+        }
+        replaced = ws.call("order.cancelReplace", signed(holder, replace))["result"]
+        events = [ws.event()["event"] for _ in range(3)]
+        assert [(e["e"], e.get("x"), e.get("i")) for e in events] == [
+            ("executionReport", "CANCELED", first["orderId"]),
+            ("executionReport", "NEW", replaced["newOrderResponse"]["orderId"]),
+            ("outboundAccountPosition", None, None),
+        ]
+        call(rest, "DELETE", "/api/v3/openOrders", holder, {"symbol": "BTCUSDT"})
+        events = [ws.event()["event"] for _ in range(2)]
+        assert [(e["e"], e.get("X")) for e in events] == [
+            ("executionReport", "CANCELED"),
+            ("outboundAccountPosition", None),
+        ]
+        usdt = next(b for b in events[1]["B"] if b["a"] == "USDT")
+        assert usdt["l"] == "0.00000000"

@@ -14,6 +14,7 @@ import uvicorn
 
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.wsapi import PATH as WS_API_PATH
+from keyprobe.emulator.wsapi import WsSettings
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -38,7 +39,9 @@ def ws_api_url_of(sock: socket.socket) -> str:
 
 
 def _config(app: Emulator, log_level: str) -> uvicorn.Config:
-    ws = app.ws_api.settings
+    # Tests wrap the emulator in other ASGI apps (fault injectors): they get the defaults.
+    ws_api = getattr(app, "ws_api", None)
+    ws = ws_api.settings if ws_api is not None else WsSettings()
     return uvicorn.Config(
         app,
         # The WebSocket API (/ws-api/v3): websockets' sans-I/O protocol (no task per

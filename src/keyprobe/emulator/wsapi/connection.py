@@ -135,11 +135,14 @@ class Connection:
 
     # ------------------------------------------------------------------ output
     async def _emit(self, frame: str) -> None:
+        if self._flushing:
+            # A send is blocked (the client does not read) or a push is being drained: queue
+            # behind it, within the cap.
+            self.push(frame)
+            return
         if self._outbox is None:
             self._outbox = deque()
         self._outbox.append(frame)
-        if self._flushing:
-            return
         await self._drain()
 
     async def _drain(self) -> None:

@@ -1,9 +1,12 @@
 """Every WebSocket API behaviour the reference leaves unsettled ([UNC] in
 ``binance-ws-api.md``), as one named setting each, with the question and the evidence.
 
-Nothing else in ``keyprobe.emulator.wsapi`` hard-codes an unsettled choice: change a default
-here (or pass ``WsSettings(...)`` to ``Emulator``) once a recorded testnet run settles it
-(reference §8 lists the questions)."""
+Change a default here (or pass ``WsSettings(...)`` to ``Emulator``) once a recorded testnet run
+settles it (reference §8 lists the questions). Smaller inferences that follow the docs' own
+wording are commented where they are made: which subscription call raises -2035/-2036/-2042
+(``session.py``), USER_STREAM needing a valid key and no permission (``binance/ws_methods.py``),
+a banned or weight-exhausted IP refused at the handshake (HTTP 403, ``api.py``), and 429's
+``error.data.retryAfter`` as the epoch ms the weight window ends (``limits.py``)."""
 
 from __future__ import annotations
 
@@ -77,8 +80,9 @@ class WsSettings:
     # The transport's hard cap: a frame above this closes the connection with 1009 (message too
     # big), as websockets does by itself. Not documented by Binance [UNC].
     max_frame_bytes: int = 1 << 20
-    # A client that does not read its pushes: more than this many frames queued → closed 1008.
-    max_pending_frames: int = 10_000
+    # A client that does not read its answers or pushes: more than this many frames queued
+    # (the socket's send buffer full) → closed 1008 [UNC; Binance's own bound is unknown].
+    max_pending_frames: int = 1_000
 
     # --- keep-alive and lifetime (reference §1.2) [DOC] -------------------------------------
     ping_interval_s: float | None = 20.0
