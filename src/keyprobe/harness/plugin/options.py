@@ -3,6 +3,7 @@ the configuration (is this run armed, is this process a worker, where do reports
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--require-all-profiles",
         action="store_true",
         default=False,
-        help="a profile whose secrets are missing is an error instead of a skip",
+        help="a profile whose secrets are missing is an error instead of a skip (always so "
+        "when the CI environment variable is true/1/yes)",
     )
     group.addoption(
         "--seed", type=int, default=None, help="Faker seed for generated data (default: random)"
@@ -97,6 +99,7 @@ def options_of(config: pytest.Config) -> Options:
         profiles=profiles,
         allow_mainnet=bool(config.getoption("allow_mainnet")),
         require_all_profiles=bool(config.getoption("require_all_profiles")),
+        ci=in_ci(),
         seed=seed if seed is not None else secrets.randbelow(2**31),
         recv_window=recv_window,
         symbol=config.getoption("symbol") or "BTCUSDT",
@@ -104,6 +107,12 @@ def options_of(config: pytest.Config) -> Options:
         egress_address=config.getoption("egress_address"),
         timeout=timeout or 10.0,
     )
+
+
+def in_ci(env: dict[str, str] | None = None) -> bool:
+    """Whether the CI variable says this is a CI run (GitHub Actions and most CIs set CI=true)."""
+    value = (os.environ if env is None else env).get("CI", "")
+    return value.strip().lower() in ("true", "1", "yes")
 
 
 def is_worker(config: pytest.Config) -> bool:
