@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,7 @@ def options_of(config: pytest.Config) -> Options:
     )
 
 
-def in_ci(env: dict[str, str] | None = None) -> bool:
+def in_ci(env: Mapping[str, str] | None = None) -> bool:
     """Whether the CI variable says this is a CI run (GitHub Actions and most CIs set CI=true)."""
     value = (os.environ if env is None else env).get("CI", "")
     return value.strip().lower() in ("true", "1", "yes")
