@@ -218,6 +218,7 @@ def test_a_cell_broken_by_a_503_is_retried_once_and_the_retry_decides(
         check=False,
     )
     assert done.returncode == 0, done.stdout
+    assert "  h: 1 BROKEN, 6 pass, 2 retried" in done.stdout.splitlines(), done.stdout
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [(418, 3600), (429, 600)])
