@@ -191,7 +191,7 @@ def test_in_ci_missing_secrets_stop_the_run_naming_every_variable(
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
     assert len(errors) == 1, result.stderr.str()
     assert errors[0].endswith(
-        "2 profile(s) without their secrets, an error because CI is set (locally they are "
+        "2 profile(s) without their secrets, an error because CI is set (otherwise they are "
         "skipped): set reader: KEYPROBE_READER_SECRET; trader: KEYPROBE_TRADER_API_KEY, "
         "KEYPROBE_TRADER_PRIVATE_KEY (or KEYPROBE_TRADER_PRIVATE_KEY_FILE)"
     ), errors[0]

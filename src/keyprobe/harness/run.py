@@ -292,7 +292,7 @@ def missing_secrets_line(options: Options, missing: list[tuple[str, tuple[str, .
     names = "; ".join(f"{profile}: {', '.join(variables)}" for profile, variables in missing)
     return (
         f"{options.profiles}: {len(missing)} profile(s) without their secrets, an error because "
-        f"{why} (locally they are skipped): set {names}"
+        f"{why} (otherwise they are skipped): set {names}"
     )
 
 
