@@ -62,6 +62,8 @@ class MatrixCell:
     actual: Answer | None
     verdict: str
     reason: str = ""
+    # A retried cell: what its first (BROKEN) attempt said.
+    first_attempt: str | None = None
 
 
 def _answer(raw: Any, where: str, field: str) -> Answer | None:
@@ -101,11 +103,15 @@ def parse_cells(data: Any, source: str = "matrix.json") -> list[MatrixCell]:
         reason = raw.get("reason") or ""
         if not isinstance(reason, str):
             raise MatrixError(f"{where}: 'reason' must be a string")
+        first = raw.get("first_attempt")
+        if first is not None and not isinstance(first, str):
+            raise MatrixError(f"{where}: 'first_attempt' must be a string or absent")
         cells.append(
             MatrixCell(
                 expected=_answer(raw.get("expected"), where, "expected"),
                 actual=_answer(raw.get("actual"), where, "actual"),
                 reason=reason,
+                first_attempt=first,
                 **text,
             )
         )
@@ -140,6 +146,8 @@ def _tooltip(cell: MatrixCell) -> str:
     ]
     if cell.reason:
         lines.append(cell.reason)
+    if cell.first_attempt:
+        lines.append(f"retried once; first attempt: {cell.first_attempt}")
     return "\n".join(lines)
 
 
