@@ -133,11 +133,11 @@ def prepare_results_dir(results: Path, environment: Mapping[str, object]) -> Non
 
 
 def write_environment(results: Path, environment: Mapping[str, object]) -> None:
-    """environment.properties, redacted. Written at the start and again at the end of the run
-    (Allure reads it when the report is generated), then with what the run proved."""
+    """environment.properties, redacted. The controller writes it at the start of the run and
+    again at the end with what the run proved (Allure reads it only when it builds a report)."""
     redacted = {k: None if v is None else REDACTOR.text(str(v)) for k, v in environment.items()}
-    allure_files_text = allure_files.environment_properties(redacted)
-    (results / "environment.properties").write_text(allure_files_text, encoding="utf-8")
+    text = allure_files.environment_properties(redacted)
+    (results / "environment.properties").write_text(text, encoding="utf-8")
 
 
 def start(check: CheckInput, target: str) -> None:
