@@ -105,6 +105,9 @@ def test_5xx_429_418_and_slow_answers_break_only_the_checks_they_hit(
         for probe in ("account", "open_orders", "query_order"):
             assert found[(profile, probe)]["verdict"] == "pass", found[(profile, probe)]
     assert once.hits == 1
+    # The 429 that cleared: its cell was retried once after the Retry-After, visibly.
+    firsts = [found[(p, "query_order")].get("first_attempt") for p in PROFILE_NAMES]
+    assert [f for f in firsts if f] == ["BROKEN: rate limited (429) despite the budget"], firsts
     result.stdout.fnmatch_lines(["*BROKEN: h-all_orders: the target failed with HTTP 503*"])
     assert "Traceback" not in result.stdout.str()
     assert took < RUN_LIMIT_S
