@@ -95,6 +95,13 @@ class Cell:
     verdict: Verdict
     reason: str = ""
     transport: str = "rest"
+    # The cell was BROKEN at first and checked once more (the verdict is the retry's): what
+    # the first attempt said, redacted ("BROKEN: the target failed with HTTP 503").
+    first_attempt: str | None = None
+
+    @property
+    def retried(self) -> bool:
+        return self.first_attempt is not None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -118,6 +125,7 @@ class Cell:
             "actual": _outcome_dict(self.actual),
             "verdict": self.verdict.value,
             "reason": self.reason,
+            **({} if self.first_attempt is None else {"first_attempt": self.first_attempt}),
         }
 
     def to_json(self) -> str:
@@ -146,7 +154,11 @@ class Cell:
         reason = raw.get("reason") or ""
         if not isinstance(reason, str):
             raise CellFileError(f"{where}: 'reason' must be a string")
+        first = raw.get("first_attempt")
+        if first is not None and not isinstance(first, str):
+            raise CellFileError(f"{where}: 'first_attempt' must be a string or absent")
         return cls(
+            first_attempt=first,
             expected=_outcome(raw.get("expected"), where, "expected"),
             actual=_outcome(raw.get("actual"), where, "actual"),
             verdict=verdict,

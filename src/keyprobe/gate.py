@@ -17,6 +17,8 @@ EXIT_PROVED = 0
 EXIT_WRONG_KEY = 1
 EXIT_UNPROVEN = 3
 EXIT_UNREADABLE = 4
+# Counted beside the verdicts: cells whose first attempt was BROKEN and that were checked again.
+RETRIED = "retried"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,10 @@ def judge_run(
     for name in facts.declared:
         per_profile[name] = Counter()
     for cell in cells:
-        per_profile.setdefault(cell.profile, Counter())[cell.verdict.value] += 1
+        counted = per_profile.setdefault(cell.profile, Counter())
+        counted[cell.verdict.value] += 1
+        if cell.retried:
+            counted[RETRIED] += 1
     counts: Counter[str] = Counter(c.verdict.value for c in cells)
     failures = [c for c in cells if c.verdict.failed]
     judged = sum(1 for c in cells if c.verdict.judged)
@@ -132,5 +137,7 @@ def profile_lines(result: GateResult) -> list[str]:
         shown = [
             f"{counts[v.value]} {v.value}" for v in (*order, Verdict.SKIPPED) if counts[v.value]
         ]
+        if counts[RETRIED]:
+            shown.append(f"{counts[RETRIED]} retried")
         lines.append(f"  {name}: {', '.join(shown) or 'no cells'}")
     return lines

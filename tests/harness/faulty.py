@@ -31,12 +31,14 @@ class Fault:
     (with ``retry_after`` and a Binance-shaped body) or, with ``status`` None, pass the request
     on to the emulator. ``times`` None: every matching request; N: only the first N. ``code``
     answers that Binance error (its catalogue message) instead of the status's usual body, e.g.
-    ``Fault(path, status=400, code=-1021)``: a timestamp refusal that no resync cures."""
+    ``Fault(path, status=400, code=-1021)``: a timestamp refusal that no resync cures.
+    ``api_key``: only requests sent with this ``X-MBX-APIKEY`` (one profile's cells)."""
 
     path: str
     status: int | None = None
     method: str | None = None
     code: int | None = None
+    api_key: str | None = None
     retry_after: float | None = None
     delay: float = 0.0
     times: int | None = None
@@ -103,10 +105,17 @@ class Faulty:
         with self._lock:
             return {s.api_key for s in self.seen if s.api_key}
 
-    def _match(self, method: str, path: str) -> Fault | None:
+    def count(self, path: str, api_key: str | None = None) -> int:
+        """How many requests for ``path`` arrived (with ``api_key``, if given)."""
+        with self._lock:
+            return sum(1 for s in self.seen if s.path == path and api_key in (None, s.api_key))
+
+    def _match(self, method: str, path: str, api_key: str | None) -> Fault | None:
         with self._lock:
             for fault in self.faults:
                 if fault.path != path or fault.method not in (None, method):
+                    continue
+                if fault.api_key is not None and fault.api_key != api_key:
                     continue
                 if fault.times is None or fault.hits < fault.times:
                     fault.hits += 1
@@ -136,7 +145,9 @@ class Faulty:
                     None if api_key is None else api_key.decode("latin-1"),
                 )
             )
-        fault = self._match(scope["method"], scope["path"])
+        fault = self._match(
+            scope["method"], scope["path"], None if api_key is None else api_key.decode("latin-1")
+        )
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.status is not None:

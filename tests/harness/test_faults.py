@@ -110,9 +110,123 @@ def test_5xx_429_418_and_slow_answers_break_only_the_checks_they_hit(
         for probe in ("account", "open_orders", "query_order"):
             assert found[(profile, probe)]["verdict"] == "pass", found[(profile, probe)]
     assert once.hits == 1
+    # The 429 that cleared: its cell was retried once after the Retry-After, visibly.
+    firsts = [found[(p, "query_order")].get("first_attempt") for p in PROFILE_NAMES]
+    assert [f for f in firsts if f] == ["BROKEN: rate limited (429) despite the budget"], firsts
     result.stdout.fnmatch_lines(["*BROKEN: h-all_orders: the target failed with HTTP 503*"])
     assert "Traceback" not in result.stdout.str()
     assert took < RUN_LIMIT_S
+
+
+def _allure_results(root: Path) -> list[dict[str, Any]]:
+    results = root / "reports" / "allure-results"
+    return [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+
+
+def _label(result: dict[str, Any], name: str) -> str | None:
+    return next((lb["value"] for lb in result["labels"] if lb["name"] == name), None)
+
+
+@pytest.mark.slow
+def test_a_cell_broken_by_a_503_is_retried_once_and_the_retry_decides(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    serve: Callable[[Emulator], str],
+    profiles: Path,
+) -> None:
+    """A target that answers 503 to the first attempt of two cells, then answers: both pass
+    after one retry, and the first attempt is in matrix.json, run.json and Allure. A 503 that
+    persists is retried once, never twice, and stays BROKEN. Cells with a verdict are sent
+    once: never retried."""
+    emu = Emulator()
+    faulty = Faulty(emu)
+    keys = provision(emu, serve(faulty), profiles)  # type: ignore[arg-type]
+    h_key, r_key = keys.credentials["h"].api_key, keys.credentials["r"].api_key
+    faulty.faults += [
+        Fault("/api/v3/account", status=503, times=1, api_key=h_key),
+        Fault("/api/v3/myTrades", status=503, times=1, api_key=r_key),
+        Fault("/api/v3/allOrders", status=503),  # down for every attempt
+    ]
+    result, took = run_suites(pytester, monkeypatch, keys, "-m", "read", "-n", "2")
+    assert took < RUN_LIMIT_S
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the three all_orders cells
+    found = cells(pytester.path)
+    assert len(found) == 3 * 7
+    first = "BROKEN: the target failed with HTTP 503"
+    for key in (("h", "account"), ("r", "my_trades")):
+        assert found[key]["verdict"] == "pass", found[key]
+        assert found[key]["first_attempt"] == first, found[key]
+    for profile in PROFILE_NAMES:
+        cell = found[(profile, "all_orders")]
+        assert cell["verdict"] == "BROKEN" and cell["first_attempt"] == first, cell
+    retried = {k for k, c in found.items() if "first_attempt" in c}
+    assert retried == {("h", "account"), ("r", "my_trades")} | {
+        (p, "all_orders") for p in PROFILE_NAMES
+    }
+    # What the target saw: a retry is one more request, a verdict is never asked again.
+    assert faulty.count("/api/v3/account", h_key) == 2
+    assert faulty.count("/api/v3/account", r_key) == 1
+    assert faulty.count("/api/v3/myTrades", r_key) == 2
+    assert faulty.count("/api/v3/myTrades", h_key) == 1
+    assert faulty.faults[2].hits == 3 * 2
+
+    line = "18 of 21 cells judged, 0 skipped, 3 BROKEN, 5 retried"
+    result.stdout.fnmatch_lines([f"keyprobe proof: {line}"])
+    run = json.loads((pytester.path / "reports" / "run.json").read_text())
+    assert run["proof"]["total"] == {
+        "cells": 21,
+        "judged": 18,
+        "skipped": 0,
+        "broken": 3,
+        "retried": 5,
+        "skipped_reasons": {},
+    }
+    assert run["proof"]["profiles"]["h"]["retried"] == 2
+    assert run["proof"]["profiles"]["e"] == {
+        "cells": 7,
+        "judged": 6,
+        "skipped": 0,
+        "broken": 1,
+        "retried": 1,
+        "skipped_reasons": {},
+    }
+    env = (pytester.path / "reports" / "allure-results" / "environment.properties").read_text()
+    assert f"Proof={line}" in env.splitlines()
+
+    # Allure: the retried cell passed, its first attempt is a step with the exchange in it.
+    (h_account,) = [
+        r
+        for r in _allure_results(pytester.path)
+        if _label(r, "profile") == "h" and _label(r, "story") == "account"
+    ]
+    assert h_account["status"] == "passed"
+    assert "retried" in {lb["value"] for lb in h_account["labels"] if lb["name"] == "tag"}
+    step = h_account["steps"][0]
+    assert step["name"] == "first attempt: BROKEN: the target failed with HTTP 503"
+    assert step["steps"][0]["name"].startswith("probe: ")
+    assert step["steps"][0]["attachments"]
+    assert h_account["steps"][-1]["name"] == "check: pass"
+
+    # The gate counts the recovered cells as proved; the persistent 503s are unproven.
+    done = subprocess.run(
+        [sys.executable, "-m", "keyprobe.cli", "gate"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3 and "3 BROKEN (more than --max-broken 0)" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "keyprobe.cli", "gate", "--max-broken", "3"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "  h: 1 BROKEN, 6 pass, 2 retried" in done.stdout.splitlines(), done.stdout
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [(418, 3600), (429, 600)])

@@ -285,8 +285,9 @@ def test_secrets_from_the_environment_reach_no_artifact(
 
 
 def test_an_unreachable_target_is_broken_quickly_with_the_reason(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("CI", raising=False)  # locally: profiles without secrets are skipped
     copy_suites(pytester, PROFILES_TWO + GHOST)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -553,7 +554,9 @@ def test_a_separately_started_keyprobe_emulator_with_secrets_in_the_environment(
         (
             PROFILES_TWO,
             ["--target", "http://127.0.0.1:9", "--require-all-profiles"],
-            "set KEYPROBE_READER_API_KEY and KEYPROBE_READER_PRIVATE_KEY",
+            "set reader: KEYPROBE_READER_API_KEY, KEYPROBE_READER_PRIVATE_KEY (or "
+            "KEYPROBE_READER_PRIVATE_KEY_FILE); trader: KEYPROBE_TRADER_API_KEY, "
+            "KEYPROBE_TRADER_SECRET",
         ),
         (PROFILES_TWO, ["--profiles", "missing.toml"], "cannot read the profiles file"),
     ],

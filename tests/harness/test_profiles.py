@@ -118,8 +118,17 @@ def test_live_secrets_come_from_named_variables(tmp_path: Path) -> None:
         '[profiles.bot]\nkey_type = "hmac"\n[profiles.edge]\nkey_type = "ed25519"\n',
     )
     assert env_names(hmac_profile) == ("KEYPROBE_BOT_API_KEY", "KEYPROBE_BOT_SECRET")
-    with pytest.raises(MissingSecrets, match="KEYPROBE_EDGE_PRIVATE_KEY_FILE"):
+    with pytest.raises(MissingSecrets, match="KEYPROBE_EDGE_PRIVATE_KEY_FILE") as missing:
         from_env(pem_profile, {})
+    assert missing.value.missing == (
+        "KEYPROBE_EDGE_API_KEY",
+        "KEYPROBE_EDGE_PRIVATE_KEY (or KEYPROBE_EDGE_PRIVATE_KEY_FILE)",
+    )
+    # Only what is missing or empty is named, and never a value.
+    with pytest.raises(MissingSecrets) as missing:
+        from_env(hmac_profile, {"KEYPROBE_BOT_API_KEY": "k" * 64, "KEYPROBE_BOT_SECRET": ""})
+    assert missing.value.missing == ("KEYPROBE_BOT_SECRET",)
+    assert "k" * 64 not in str(missing.value)
     creds = from_env(
         hmac_profile, {"KEYPROBE_BOT_API_KEY": "k" * 64, "KEYPROBE_BOT_SECRET": "s" * 64}
     )

@@ -79,6 +79,13 @@ def test_empty_matrix_renders() -> None:
     assert '<th id="total">0</th>' in page and "holds no cells" in page
 
 
+def test_a_retried_cell_shows_its_first_attempt_on_hover() -> None:
+    first = "BROKEN: the target failed with HTTP 503"
+    page = render(parse_matrix([{**cell("a", "account", "pass"), "first_attempt": first}]))
+    (title,) = [t for t in re.findall(r'title="([^"]*)"', page) if "a × account" in t]
+    assert f"retried once; first attempt: {first}" in title
+
+
 def test_cells_of_two_targets_get_a_grid_each() -> None:
     page = render(
         parse_matrix([cell("a", "account", "pass"), cell("a", "account", "pass", target="testnet")])
@@ -102,6 +109,10 @@ def test_cells_of_two_targets_get_a_grid_each() -> None:
             "'actual.status' must be an integer",
         ),
         (json.dumps([{**cell("a", "b", "pass"), "reason": 3}]), "'reason' must be a string"),
+        (
+            json.dumps([{**cell("a", "b", "pass"), "first_attempt": 3}]),
+            "'first_attempt' must be a string",
+        ),
     ],
 )
 def test_malformed_matrix_is_one_clear_error(tmp_path: Path, content: str, message: str) -> None:

@@ -126,6 +126,8 @@ def test_nightly_schedule_target_secrets_gate_and_history() -> None:
             assert env.get(var) == f"${{{{ secrets.{var} }}}}", var
     runs = "\n".join(str(step.get("run", "")) for step in job["steps"])
     assert 'pytest suites/ --target "$TARGET"' in runs
+    # A run that never started (in CI: missing secrets, exit 4) fails its own step.
+    assert 'if [ "$code" -ge 2 ]' in runs
     assert "keyprobe report --history 30" in runs  # bounded trend
     # The tested gate decides the night, last and whatever pytest said.
     last = job["steps"][-1]

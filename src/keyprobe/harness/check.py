@@ -6,6 +6,8 @@ Every exchange is recorded redacted, once."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,8 +27,12 @@ from keyprobe.harness.probes import Probe, ProbeContext, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Target, Transport
-from keyprobe.harness.verdicts import judge
+from keyprobe.harness.verdicts import judge, retryable
 from keyprobe.harness.ws_client import WsWire
+
+# Before the one retry of a cell broken by infrastructure: a short pause on top of whatever the
+# address's weight budget and a Retry-After make the retry's requests wait anyway.
+RETRY_PAUSE_S = 0.25
 
 
 class CheckEnv(Protocol):
@@ -98,11 +104,17 @@ class CheckResult:
     expectation: Expectation | None = None
     answer: Answer | None = None
     steps: list[Step] = field(default_factory=list)
+    # BROKEN by an answer that may clear on its own (timeout, refused connection, 5xx,
+    # 429/418): worth one retry. Never set for a verdict or for a target that is down.
+    retryable: bool = False
+    # When this result is a retry: the first attempt (BROKEN), kept for the report.
+    first_attempt: CheckResult | None = None
 
     def cell(self) -> Cell:
         """The matrix record of this result (reasons redacted): the one translation."""
         expected = self.expectation.outcome if self.expectation else None
         actual = self.answer.outcome if self.answer else None
+        first = self.first_attempt
         return Cell(
             profile=self.input.profile.name,
             probe=self.input.probe.name,
@@ -113,7 +125,12 @@ class CheckResult:
             actual=actual,
             verdict=self.verdict,
             reason=REDACTOR.text(self.reason),
+            first_attempt=None if first is None else REDACTOR.text(first.summary()),
         )
+
+    def summary(self) -> str:
+        """``BROKEN: the target failed with HTTP 503``: the verdict and its reason."""
+        return f"{self.verdict.value}: {self.reason}"
 
     def record(self, title: str, sent: Sent) -> Sent:
         self.steps.append(Step(title, sent.record))
@@ -124,6 +141,34 @@ def has_door(probe: Probe, transport: Transport) -> bool:
     """Whether ``probe`` exists over ``transport``: the WebSocket API mirrors most /api
     endpoints (binance/ws_methods.py) and none of /sapi."""
     return transport is Transport.REST or probe.endpoint_name in BY_REST
+
+
+def check_cell(
+    env: CheckEnv,
+    check: CheckInput,
+    fake_for: Callable[[int], Faker],
+    ledger: Ledger,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CheckResult:
+    """``run_check``, and once more when infrastructure broke it (``retryable``) and the target
+    would take the request now: the retry's result decides the cell and carries the first
+    attempt. A cell that got a verdict is never retried, nor one of a target that is down
+    (the run's facts are broken, or the client stopped sending after repeated failures or a
+    Retry-After longer than it waits).
+
+    The retry happens in place, right after the first attempt, not at the end of the run:
+    under xdist a cell belongs to the worker that runs it and the schedule cannot hand it back
+    later, and order cells must stay in their worker's sequence. Its requests wait for the
+    address's weight budget and any Retry-After the target sent, like every request.
+    ``fake_for(attempt)`` gives each attempt its own generated data (new client order ids)."""
+    first = run_check(env, check, fake_for(1), ledger)
+    if not first.retryable or env.wire.refusing(env.target.source_address) is not None:
+        return first
+    sleep(RETRY_PAUSE_S)
+    retry = run_check(env, check, fake_for(2), ledger)
+    retry.first_attempt = first
+    return retry
 
 
 def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> CheckResult:
@@ -164,6 +209,7 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         _remember(ledger, creds, recipe.symbol, [ctx.setup_order_id], placed.answer)
         if placed.answer.error is not None or (placed.answer.status or 500) >= 500:
             result.reason = f"setup failed: {placed.answer.error or placed.answer.label()}"
+            result.retryable = retryable(placed.answer)
             return result
 
     # Only a key the target knows can reach an account (and so somebody else's orders).
@@ -182,8 +228,10 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
             _send_ws(env.ws_wire, ws.name, params, faulty),
         )
     else:
+        # A 429 is not retried in the client: check_cell retries the whole check, visibly.
         sent = result.record(
-            f"probe: {probe.description}", _send(wire, probe.endpoint_name, params, faulty)
+            f"probe: {probe.description}",
+            _send(wire, probe.endpoint_name, params, faulty, retry_rate_limited=False),
         )
     if probe.changes_state:
         client_ids = [v for k, v in params if k == "newClientOrderId"]
@@ -191,10 +239,18 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
     result.answer = sent.answer
     judgement = judge(derived, sent.answer, probe, profile)
     result.verdict, result.reason = judgement.verdict, judgement.reason
+    result.retryable = judgement.verdict is Verdict.BROKEN and retryable(sent.answer)
     return result
 
 
-def _send(wire: Wire, endpoint: str, params: list[tuple[str, str]], send: Send) -> Sent:
+def _send(
+    wire: Wire,
+    endpoint: str,
+    params: list[tuple[str, str]],
+    send: Send,
+    *,
+    retry_rate_limited: bool = True,
+) -> Sent:
     return wire.call(
         endpoint,
         params,
@@ -202,6 +258,7 @@ def _send(wire: Wire, endpoint: str, params: list[tuple[str, str]], send: Send) 
         signer=send.signer,
         source=send.source,
         timestamp_shift_ms=send.shift_ms,
+        retry_rate_limited=retry_rate_limited,
     )
 
 

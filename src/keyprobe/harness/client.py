@@ -117,6 +117,9 @@ class Answer:
     outcome: Outcome | None
     body: Any = None
     error: str | None = None
+    # False: keyprobe did not send the request at all (the target was taken as down, or it
+    # asked this address to stay away for longer than keyprobe waits).
+    sent: bool = True
 
     @property
     def status(self) -> int | None:
@@ -208,7 +211,11 @@ class Wire:
         signer: Signer | None = None,
         source: str | None = None,
         timestamp_shift_ms: int = 0,
+        retry_rate_limited: bool = True,
     ) -> Sent:
+        """One exchange. A 429 with a Retry-After keyprobe waits for is sent once more after
+        it, unless ``retry_rate_limited`` is False: a check's probe, which its check retries
+        (``keyprobe.harness.check.check_cell``) so that the first attempt stays visible."""
         ep = endpoint(ep) if isinstance(ep, str) else ep
         pairs = list(params)
         query = encode_params(pairs)
@@ -228,18 +235,10 @@ class Wire:
             headers["X-MBX-APIKEY"] = api_key
         weight = ep.weight(dict(pairs)) if ep.ip_weight else 0
         budget = self.budget(source)
-        stopped = self._stopped.get(source)
-        if stopped is not None and time.monotonic() < stopped[0]:
+        refused = self.refusing(source)
+        if refused is not None:
             request = httpx.Request(ep.method, url, headers=headers)
-            return self._failed(request, source, f"not sent: {stopped[1]}", count=False)
-        if self._failures >= BREAKER_THRESHOLD:
-            request = httpx.Request(ep.method, url, headers=headers)
-            return self._failed(
-                request,
-                source,
-                f"not sent: the last {self._failures} requests failed ({self._last_failure})",
-                count=False,
-            )
+            return self._failed(request, source, f"not sent: {refused}", count=False)
         for attempt in (1, 2):
             request = httpx.Request(ep.method, url, headers=headers)
             if budget is not None and weight:
@@ -270,6 +269,7 @@ class Wire:
             final_request = response.request
             if (
                 response.status_code == 429
+                and retry_rate_limited
                 and attempt == 1
                 and retry_after is not None
                 and retry_after <= MAX_RETRY_AFTER_S
@@ -280,6 +280,16 @@ class Wire:
         record = record_exchange(final_request, response, source_address=source)
         return Sent(record, Answer.from_body(response.status_code, record.body))
 
+    def refusing(self, source: str | None) -> str | None:
+        """Why a request from ``source`` would not be sent now, or None: the target asked
+        this address to stay away longer than keyprobe waits, or it is taken as down."""
+        stopped = self._stopped.get(source)
+        if stopped is not None and time.monotonic() < stopped[0]:
+            return stopped[1]
+        if self._failures >= BREAKER_THRESHOLD:
+            return f"the last {self._failures} requests failed ({self._last_failure})"
+        return None
+
     def _failed(
         self, request: httpx.Request, source: str | None, error: str, *, count: bool = True
     ) -> Sent:
@@ -287,7 +297,7 @@ class Wire:
             self._failures += 1
             self._last_failure = error
         record = record_exchange(request, None, source_address=source, error=error)
-        return Sent(record, Answer(None, error=record.error))
+        return Sent(record, Answer(None, error=record.error, sent=count))
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:

@@ -24,7 +24,12 @@ from keyprobe.harness.profiles import KeyKind, Profile
 
 
 class MissingSecrets(LookupError):
-    """A profile's secrets are not in the environment; the message names the variables."""
+    """A profile's secrets are not in the environment; the message names the variables.
+    ``missing`` names only the variables that are unset or empty (never a value)."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 class BadSecrets(ValueError):
@@ -73,8 +78,13 @@ def from_env(profile: Profile, env: Mapping[str, str] | None = None) -> Credenti
     if profile.key_type is KeyType.HMAC:
         private = env.get(p + "SECRET", "")
         if not api_key or not private:
+            missing = tuple(
+                name
+                for name, value in ((p + "API_KEY", api_key), (p + "SECRET", private))
+                if not value
+            )
             raise MissingSecrets(
-                f"profile {profile.name!r}: set {p}API_KEY and {p}SECRET to run it"
+                f"profile {profile.name!r}: set {p}API_KEY and {p}SECRET to run it", missing
             )
         return Credentials(api_key, profile.key_type, private)
     private = env.get(p + "PRIVATE_KEY", "")
@@ -87,9 +97,18 @@ def from_env(profile: Profile, env: Mapping[str, str] | None = None) -> Credenti
                 f"profile {profile.name!r}: {p}PRIVATE_KEY_FILE: cannot read it ({exc.strerror})"
             ) from None
     if not api_key or not private:
+        missing = tuple(
+            name
+            for name, value in (
+                (p + "API_KEY", api_key),
+                (f"{p}PRIVATE_KEY (or {p}PRIVATE_KEY_FILE)", private),
+            )
+            if not value
+        )
         raise MissingSecrets(
             f"profile {profile.name!r}: set {p}API_KEY and {p}PRIVATE_KEY "
-            f"(or {p}PRIVATE_KEY_FILE) to run it"
+            f"(or {p}PRIVATE_KEY_FILE) to run it",
+            missing,
         )
     credentials = Credentials(api_key, profile.key_type, private)
     try:

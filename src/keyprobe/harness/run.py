@@ -56,6 +56,8 @@ class Options:
     profiles: str = "fixtures/profiles.toml"
     allow_mainnet: bool = False
     require_all_profiles: bool = False
+    # The CI environment variable is set (true/1/yes): a missing secret is an error there too.
+    ci: bool = False
     seed: int | None = None
     recv_window: int | None = None
     symbol: str = "BTCUSDT"
@@ -290,6 +292,7 @@ def prepare_run(
     """Credentials, then the target (started if embedded), then the session facts."""
     generated: dict[str, Credentials] = {}
     to_register: list[tuple[Profile, Credentials, KeyMaterial]] = []
+    missing: list[tuple[str, tuple[str, ...]]] = []
     for profile in profiles:
         if profile.kind is not KeyKind.REGISTERED or target.embedded:
             creds, material = generate(profile)
@@ -301,16 +304,34 @@ def prepare_run(
         try:
             REDACTOR.add(*from_env(profile).secrets())
         except MissingSecrets as exc:
-            if options.require_all_profiles:
-                raise RunError(f"{options.profiles}: {exc} (--require-all-profiles)") from None
+            missing.append((profile.name, exc.missing))
         except BadSecrets as exc:
             raise RunError(f"{options.profiles}: {exc}") from None
+    if missing and (options.require_all_profiles or options.ci):
+        raise RunError(missing_secrets_line(options, missing))
     if target.embedded:
         assert start_emulator is not None  # noqa: S101 - the plugin always passes it
         target = target.with_url(start_emulator(to_register))
     info = RunInfo(run_id, seed, target, options.profiles, options, Facts(), generated)
     info.facts = measure_facts(target, options)
     return info
+
+
+def missing_secrets_line(options: Options, missing: list[tuple[str, tuple[str, ...]]]) -> str:
+    """One line naming every missing variable of every profile (names only, never a value)."""
+    why = " and ".join(
+        w
+        for w, on in (
+            ("CI is set", options.ci),
+            ("--require-all-profiles", options.require_all_profiles),
+        )
+        if on
+    )
+    names = "; ".join(f"{profile}: {', '.join(variables)}" for profile, variables in missing)
+    return (
+        f"{options.profiles}: {len(missing)} profile(s) without their secrets, an error because "
+        f"{why} (otherwise they are skipped): set {names}"
+    )
 
 
 def measure_facts(target: Target, options: Options) -> Facts:

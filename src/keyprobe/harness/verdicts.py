@@ -49,6 +49,17 @@ def broken_reason(answer: Answer, expected: Outcome) -> str | None:
     return None
 
 
+def retryable(answer: Answer) -> bool:
+    """Whether the answer that broke a check may clear on its own, so one retry is worth it: a
+    timeout or refused connection, a 5xx, a 429 or 418. Never a request keyprobe did not send
+    (the target is down, or asked to be left alone longer than keyprobe waits), clock skew
+    (already re-measured once), a WAF 403 or an answer that is not Binance's."""
+    if answer.error is not None:
+        return answer.sent
+    status = answer.status
+    return status is not None and (status >= 500 or status in (429, 418))
+
+
 def _got_through(probe: Probe, actual: Outcome) -> bool:
     """The answer can only come after authentication and authorization succeeded."""
     if 200 <= actual.status < 300:

@@ -61,6 +61,8 @@ def _tooltip(cell: Cell) -> str:
     ]
     if cell.reason:
         lines.append(cell.reason)
+    if cell.first_attempt:
+        lines.append(f"retried once; first attempt: {cell.first_attempt}")
     return "\n".join(lines)
 
 

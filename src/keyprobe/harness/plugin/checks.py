@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from faker import Faker
 
 from keyprobe.cells import Verdict
-from keyprobe.harness.check import CheckInput, CheckResult, has_door, run_check
+from keyprobe.harness.check import CheckInput, CheckResult, check_cell, has_door
 from keyprobe.harness.orders import Ledger
 from keyprobe.harness.plugin.roles import ensure_run
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category
@@ -87,10 +88,20 @@ def keyprobe_check(
         __tracebackhide__ = True
         inputs = CheckInput(run.by_name[cell.profile], BY_NAME[cell.probe], cell.transport)
         allure.start(inputs, run.target.name)
-        fake = seeded_faker(run.info.seed, request.node.nodeid)
-        result = run_check(run, inputs, fake, ledger)
-        for step in result.steps:
-            log.info("%s: %s", step.title, step.record.to_json())
+        nodeid = request.node.nodeid
+
+        def fake_for(attempt: int) -> Faker:
+            # The first attempt's data is what --seed reproduces; a retry gets its own.
+            scope = (nodeid,) if attempt == 1 else (nodeid, f"attempt {attempt}")
+            return seeded_faker(run.info.seed, *scope)
+
+        result = check_cell(run, inputs, fake_for, ledger)
+        for attempt in (result.first_attempt, result):
+            if attempt is None:
+                continue
+            prefix = "first attempt: " if attempt is result.first_attempt else ""
+            for step in attempt.steps:
+                log.info("%s%s: %s", prefix, step.title, step.record.to_json())
         allure.finish(result)
         record = result.cell()
         request.node.user_properties.append((CELL_PROPERTY, record.to_json()))

@@ -24,7 +24,7 @@ from keyprobe.harness.probes import CATALOGUE
 from keyprobe.harness.profiles import KeyKind, ProfilesFileError
 from keyprobe.harness.run import Run, RunError, RunInfo, load_run_profiles, prepare_run
 from keyprobe.harness.sinks import allure, allure_files, terminal
-from keyprobe.harness.sinks.matrix import CELL_PROPERTY, Matrix
+from keyprobe.harness.sinks.matrix import CELL_PROPERTY, Matrix, proof_line
 from keyprobe.harness.targets import TargetError, resolve_target
 
 log = logging.getLogger("keyprobe.plugin")
@@ -116,11 +116,16 @@ class Controller:
         self.config = config
         self.run = run
         self.matrix = Matrix([p.name for p in run.profiles], [p.name for p in CATALOGUE])
+        self.results_dir: Path | None = None
 
     def prepare_results(self, results_dir: str) -> None:
         """Before any worker starts: an empty Allure results folder with the environment."""
         if opts.runs_tests(self.config):
-            allure.prepare_results_dir(Path(results_dir), environment(self.run))
+            self.results_dir = Path(results_dir)
+            allure.prepare_results_dir(self.results_dir, environment(self.run))
+
+    def proof(self) -> dict[str, Any]:
+        return self.matrix.proof([p.name for p in self.run.profiles])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -159,6 +164,11 @@ class Controller:
             return  # keep the last real run's matrix
         reports = opts.reports_dir(self.config)
         self.matrix.write(reports / "matrix.json")
+        proof = self.proof()
+        if self.results_dir is not None and self.results_dir.is_dir():
+            # The same line as the terminal summary, in the report's Environment widget.
+            entries = {**environment(run), "Proof": proof_line(proof["total"])}
+            allure.write_environment(self.results_dir, entries)
         summary = {
             "target": run.info.target.name,
             "base_url": run.info.target.base_url,
@@ -168,6 +178,8 @@ class Controller:
             # keyprobe gate: a declared profile without a judged cell means nothing was proved.
             "declared_profiles": [p.name for p in run.profiles],
             "counts": self.matrix.counts(),
+            # What was proved: judged, skipped (reasons grouped), BROKEN, retried.
+            "proof": proof,
             # A Ctrl-C'd run still writes what it saw; this says the matrix is partial.
             "interrupted": exitstatus == pytest.ExitCode.INTERRUPTED,
             "exit_status": int(exitstatus),
@@ -181,6 +193,7 @@ class Controller:
         width = max(80, int(terminalreporter._tw.fullwidth))
         for line in terminal.render(self.matrix, width):
             terminalreporter.write_line(line)
+        terminalreporter.write_line(f"keyprobe proof: {proof_line(self.proof()['total'])}")
         terminalreporter.write_line(f"matrix: {opts.reports_dir(config) / 'matrix.json'}")
         worst = terminal.worst_first(self.matrix)
         if worst:

@@ -3,7 +3,9 @@ the configuration (is this run armed, is this process a worker, where do reports
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -41,7 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--require-all-profiles",
         action="store_true",
         default=False,
-        help="a profile whose secrets are missing is an error instead of a skip",
+        help="a profile whose secrets are missing is an error instead of a skip (always so "
+        "when the CI environment variable is true/1/yes)",
     )
     group.addoption(
         "--seed", type=int, default=None, help="Faker seed for generated data (default: random)"
@@ -104,6 +107,7 @@ def options_of(config: pytest.Config) -> Options:
         profiles=profiles,
         allow_mainnet=bool(config.getoption("allow_mainnet")),
         require_all_profiles=bool(config.getoption("require_all_profiles")),
+        ci=in_ci(),
         seed=seed if seed is not None else secrets.randbelow(2**31),
         recv_window=recv_window,
         symbol=config.getoption("symbol") or "BTCUSDT",
@@ -112,6 +116,12 @@ def options_of(config: pytest.Config) -> Options:
         timeout=timeout or 10.0,
         transports=() if (t := config.getoption("transport")) in (None, "both") else (t,),
     )
+
+
+def in_ci(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the CI variable says this is a CI run (GitHub Actions and most CIs set CI=true)."""
+    value = (os.environ if env is None else env).get("CI", "")
+    return value.strip().lower() in ("true", "1", "yes")
 
 
 def is_worker(config: pytest.Config) -> bool:

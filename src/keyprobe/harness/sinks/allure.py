@@ -138,14 +138,19 @@ def prepare_results_dir(results: Path, environment: Mapping[str, object]) -> Non
     if results.exists():
         shutil.rmtree(results)
     results.mkdir(parents=True, exist_ok=True)
-    redacted = {k: None if v is None else REDACTOR.text(str(v)) for k, v in environment.items()}
-    (results / "environment.properties").write_text(
-        allure_files.environment_properties(redacted), encoding="utf-8"
-    )
+    write_environment(results, environment)
     (results / "categories.json").write_text(allure_files.categories_json(), encoding="utf-8")
     executor = allure_files.executor_json(os.environ)
     if executor is not None:
         (results / "executor.json").write_text(REDACTOR.text(executor), encoding="utf-8")
+
+
+def write_environment(results: Path, environment: Mapping[str, object]) -> None:
+    """environment.properties, redacted. The controller writes it at the start of the run and
+    again at the end with what the run proved (Allure reads it only when it builds a report)."""
+    redacted = {k: None if v is None else REDACTOR.text(str(v)) for k, v in environment.items()}
+    text = allure_files.environment_properties(redacted)
+    (results / "environment.properties").write_text(text, encoding="utf-8")
 
 
 def start(check: CheckInput, target: str) -> None:
@@ -162,8 +167,22 @@ def start(check: CheckInput, target: str) -> None:
     )
 
 
+def first_attempt(first: CheckResult) -> None:
+    """A retried cell's first attempt, as one step holding its exchanges: the retry decided
+    the cell, but what broke the first time stays in the report."""
+    if allure is None:
+        return
+    allure.dynamic.tag("retried")
+    with allure.step(f"first attempt: {REDACTOR.text(first.summary())}"):
+        for step in first.steps:
+            attach_exchange(step.title, step.record)
+
+
 def finish(result: CheckResult) -> None:
-    """The check's exchanges, its expectation, severity and verdict step."""
+    """The check's exchanges (a retry's first attempt first), its expectation, severity and
+    verdict step."""
+    if result.first_attempt is not None:
+        first_attempt(result.first_attempt)
     for step in result.steps:
         attach_exchange(step.title, step.record)
     expected = result.expectation.outcome if result.expectation else None

@@ -3,10 +3,12 @@ send theirs with their test reports), ordered as declared, and written to ``matr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from keyprobe.cells import Cell, dumps_matrix, write_atomically
+from keyprobe.cells import Cell, Verdict, dumps_matrix, write_atomically
 
 # The user property under which a test report carries its cell (Cell.to_json).
 CELL_PROPERTY = "keyprobe_cell"
@@ -63,3 +65,36 @@ class Matrix:
 
     def write(self, path: Path) -> None:
         write_atomically(path, dumps_matrix(self.cells()))
+
+    def proof(self, declared: Sequence[str] = ()) -> dict[str, Any]:
+        """What the run proved, for run.json: cells judged, skipped (reasons grouped), BROKEN
+        and retried, per profile (every declared one, even without cells) and in total."""
+        names = list(dict.fromkeys([*declared, *self.profiles()]))
+        by_profile = {
+            name: [c for c in self._cells.values() if c.profile == name] for name in names
+        }
+        return {
+            "total": proof_counts(self._cells.values()),
+            "profiles": {name: proof_counts(cells) for name, cells in by_profile.items()},
+        }
+
+
+def proof_counts(cells: Iterable[Cell]) -> dict[str, Any]:
+    cells = list(cells)
+    skipped = Counter(c.reason for c in cells if c.verdict is Verdict.SKIPPED)
+    return {
+        "cells": len(cells),
+        "judged": sum(1 for c in cells if c.verdict.judged),
+        "skipped": sum(skipped.values()),
+        "broken": sum(1 for c in cells if c.verdict is Verdict.BROKEN),
+        "retried": sum(1 for c in cells if c.retried),
+        "skipped_reasons": dict(skipped.most_common()),
+    }
+
+
+def proof_line(counts: dict[str, Any]) -> str:
+    """The one line the terminal summary and the Allure environment both show."""
+    return (
+        f"{counts['judged']} of {counts['cells']} cells judged, {counts['skipped']} skipped, "
+        f"{counts['broken']} BROKEN, {counts['retried']} retried"
+    )
