@@ -168,6 +168,8 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
     result.answer = sent.answer
     judgement = judge(derived, sent.answer, probe, profile)
     result.verdict, result.reason = judgement.verdict, judgement.reason
+    if judgement.verdict is Verdict.LEAK and target.caps.leak_hint:
+        result.reason += f"; {target.label}: {target.caps.leak_hint}"
     return result
 
 

@@ -64,13 +64,8 @@ def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressibl
                 f"{target.label}: no second source address; give --egress-address ADDR "
                 "(a local address whose traffic leaves through another public IP)"
             )
-    if profile.kind is KeyKind.REGISTERED and not caps.restricted_keys:
-        lacking = [p.value for p in probe.required if not profile.has(p)]
-        if lacking:
-            return NotExpressible(
-                f"{target.label}: keys are all-permission there; a key without "
-                f"{', '.join(lacking)} cannot exist"
-            )
+    # Whether a key can lack a permission is never assumed: the cell runs, and a key that
+    # does more than its profile declares is a LEAK (with the target's hint, check.py).
     return None
 
 
