@@ -15,7 +15,7 @@ from keyprobe.binance.endpoints import Endpoint, endpoint
 from keyprobe.binance.errors import Outcome
 from keyprobe.binance.signing import Signer, encode_params
 from keyprobe.binance.timing import wall_ms
-from keyprobe.harness.budget import RateBudget
+from keyprobe.harness.budget import OutOfBudget, RateBudget, cleanup_left_s
 from keyprobe.harness.redaction import ExchangeRecord, record_exchange
 
 DEFAULT_TIMEOUT = 10.0
@@ -175,6 +175,8 @@ class Wire:
         self._clients: dict[str | None, httpx.Client] = {}
         self._failures = 0
         self._last_failure = ""
+        # The request weight of everything this wire sent (the run's cost to the target).
+        self.spent = 0
         # Source address -> (monotonic time, why): the target asked this address to stay away
         # for longer than we wait (a long Retry-After on a 429, a 418 ban).
         self._stopped: dict[str | None, tuple[float, str]] = {}
@@ -236,6 +238,12 @@ class Wire:
         if stopped is not None and time.monotonic() < stopped[0]:
             request = httpx.Request(ep.method, url, headers=headers)
             return self._failed(request, source, f"not sent: {stopped[1]}", count=False)
+        cleanup_s = cleanup_left_s()
+        if cleanup_s is not None and cleanup_s <= 0.05:
+            request = httpx.Request(ep.method, url, headers=headers)
+            return self._failed(
+                request, source, "not sent: stopping (Ctrl-C), cleanup time is up", count=False
+            )
         if self._failures >= BREAKER_THRESHOLD:
             request = httpx.Request(ep.method, url, headers=headers)
             return self._failed(
@@ -247,7 +255,14 @@ class Wire:
         for attempt in (1, 2):
             request = httpx.Request(ep.method, url, headers=headers)
             if budget is not None and weight:
-                budget.acquire(weight)
+                try:
+                    budget.acquire(weight, f"{ep.method} {ep.path}")
+                except OutOfBudget as exc:
+                    return self._failed(request, source, str(exc), count=False)
+            self.spent += weight
+            if cleanup_s is not None:
+                # Stopping: no request may outlive the cleanup time.
+                request.extensions["timeout"] = httpx.Timeout(cleanup_s).as_dict()
             try:
                 response = self._client(source).send(request, auth=auth)
             except httpx.TimeoutException as exc:

@@ -4,6 +4,7 @@ the profiles file overrides one cell."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
@@ -11,6 +12,7 @@ from keyprobe.binance.errors import Family, Outcome, message
 from keyprobe.harness.faults import FAULTS, Fault, Stage
 from keyprobe.harness.probes import Probe
 from keyprobe.harness.profiles import KeyKind, Profile
+from keyprobe.harness.surfaces import absent
 from keyprobe.harness.targets import Target
 
 # The families with which the auth pipeline refuses a request (reference §5.5 precedence).
@@ -48,8 +50,18 @@ def _rejected_key(why: str) -> Expectation:
     return _refused(401, -2015, why, message(-2015).rstrip("."))
 
 
-def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressible | None:
+def expressible(
+    profile: Profile,
+    probe: Probe,
+    target: Target,
+    surfaces: Mapping[str, str] | None = None,
+) -> NotExpressible | None:
+    """``surfaces``: what the target was found to serve (``surfaces.discover``); a cell of an
+    absent surface is skipped with the evidence, never run into a 404."""
     caps, ep = target.caps, probe.endpoint
+    gone = absent(surfaces or {}).get(ep.api.value)
+    if gone is not None:
+        return NotExpressible(f"{target.label}: /{ep.api.value} is not served there ({gone})")
     if ep.api.value == "sapi" and not caps.sapi:
         return NotExpressible(f"{target.label}: /sapi does not exist there ({caps.note})")
     if probe.changes_state and not caps.state_changes:
@@ -69,8 +81,13 @@ def expressible(profile: Profile, probe: Probe, target: Target) -> NotExpressibl
     return None
 
 
-def derive(profile: Profile, probe: Probe, target: Target) -> Expectation | NotExpressible:
-    blocked = expressible(profile, probe, target)
+def derive(
+    profile: Profile,
+    probe: Probe,
+    target: Target,
+    surfaces: Mapping[str, str] | None = None,
+) -> Expectation | NotExpressible:
+    blocked = expressible(profile, probe, target, surfaces)
     if blocked is not None:
         return blocked
     override = profile.expect.get(probe.name)

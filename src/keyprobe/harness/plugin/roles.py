@@ -4,15 +4,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
 import pytest
 
+from keyprobe.harness import budget
 from keyprobe.harness.plugin import options as opts
 from keyprobe.harness.plugin.controller import PLUGIN_NAME as CONTROLLER
 from keyprobe.harness.plugin.controller import Controller, start_run
 from keyprobe.harness.plugin.worker import PLUGIN_NAME as WORKER
 from keyprobe.harness.plugin.worker import Worker
 from keyprobe.harness.probes import CATEGORY_HELP
-from keyprobe.harness.redaction import quiet_http_loggers
+from keyprobe.harness.redaction import REDACTOR, quiet_http_loggers
 from keyprobe.harness.run import Run
 
 RUN = pytest.StashKey[Run]()
@@ -28,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet_http_loggers()
     if not opts.armed(config):
         return
+    budget.set_announcer(announcer(config))
     controller = None
     if opts.is_worker(config):
         worker = Worker(config)
@@ -61,3 +71,40 @@ def ensure_run(config: pytest.Config) -> Run:
         else:
             _controller(config, run)
     return run
+
+
+def announcer(config: pytest.Config) -> Callable[[str], None]:
+    """One line to the terminal, past pytest's capture: from the controller, and from an xdist
+    worker (whose stderr is the controller's terminal), tagged with the worker's id."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    prefix = f"[{worker}] " if worker else ""
+
+    def say(line: str) -> None:
+        text = prefix + REDACTOR.text(line) + "\n"
+        if capman is None:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            return
+        with capman.global_and_fixture_disabled():
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    return say
+
+
+def _leave_now(signum: int, frame: FrameType | None) -> None:
+    os.write(
+        2,
+        b"keyprobe: second Ctrl-C: leaving now; orders this run placed may be left open, "
+        b"the next run sweeps them\n",
+    )
+    os._exit(130)
+
+
+def pytest_keyboard_interrupt(excinfo: Any) -> None:
+    """The first Ctrl-C: nothing waits any more (cleanup sends what it can within
+    ``budget.CLEANUP_S``); a second one leaves at once."""
+    budget.stop_waiting()
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, _leave_now)
