@@ -49,7 +49,8 @@ def expect(p: Profile, probe: str, target=EMULATOR) -> Expectation:
         ((R, T), "wrong_secret", 400, -1022),
         ((R, T), "stale_timestamp", 400, -1021),
         ((R, T), "future_timestamp", 400, -1021),
-        ((R, T), "foreign_address", 200, None),
+        # Auth probes ask GET /api/v3/order of an unknown id (weight 4): -2013 is "let through".
+        ((R, T), "foreign_address", 400, -2013),
         ((T,), "wrong_secret", 400, -1022),  # signature is checked before permission
     ],
 )
@@ -206,3 +207,17 @@ def test_api_restrictions_read_back_is_diffed() -> None:
 def test_order_touching_probes_are_the_ones_that_place_or_cancel() -> None:
     touching = {p.name for p in CATALOGUE if p.touches_orders}
     assert touching == {"place_order", "cancel_replace", "cancel_own_order", "cancel_open_orders"}
+
+
+def test_a_cell_of_an_absent_surface_is_skipped_with_the_evidence() -> None:
+    full = profile(R, T)
+    found = {"api": "served: ...", "sapi": "absent: GET /sapi/v1/system/status answered 404"}
+    skipped = derive(full, BY_NAME["api_restrictions"], resolve_target("http://127.0.0.1:1"), found)
+    assert isinstance(skipped, NotExpressible)
+    assert (
+        "/sapi is not served" in skipped.reason and "system/status answered 404" in skipped.reason
+    )
+    # The /api cells of the same target still run.
+    assert isinstance(
+        derive(full, BY_NAME["account"], resolve_target("http://127.0.0.1:1"), found), Expectation
+    )

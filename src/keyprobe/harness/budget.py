@@ -52,9 +52,11 @@ def _to_stderr(line: str) -> None:
 _announcer: list[Callable[[str], None]] = [_to_stderr]
 
 
-def set_announcer(announcer: Callable[[str], None]) -> None:
-    """Where wait lines go (the plugin: past pytest's capture, to the terminal)."""
-    _announcer[0] = announcer
+def set_announcer(announcer: Callable[[str], None]) -> Callable[[str], None]:
+    """Where wait lines go (the plugin: past pytest's capture, to the terminal); returns the
+    one it replaces."""
+    previous, _announcer[0] = _announcer[0], announcer
+    return previous
 
 
 def announce(line: str) -> None:
