@@ -158,7 +158,9 @@ def sweep(
         )
         if listed.answer.status != 200 or not isinstance(listed.answer.body, list):
             result.unreadable.append(profile)
-            result.unlisted[profile] = listed.answer.error or listed.answer.label()
+            if listed.answer.error is not None:
+                # Not sent or not answered (a refusal is the key's shape: it cannot list).
+                result.unlisted[profile] = listed.answer.error
             continue
         for order in listed.answer.body:
             client_id = str(order.get("clientOrderId", ""))

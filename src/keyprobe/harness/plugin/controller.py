@@ -190,6 +190,15 @@ class Controller:
             "limit_source": facts.weight_limit_source,
         }
 
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """xdist waits up to 10 s for workers to end; after a Ctrl-C they have been told to
+        stop waiting, so a short grace is enough (the promise: stopped within 2 s)."""
+        budget.stop_waiting()
+        dsession = self.config.pluginmanager.getplugin("dsession")
+        nodes = getattr(dsession, "nodemanager", None)
+        if nodes is not None:
+            nodes.EXIT_TIMEOUT = budget.CLEANUP_S / 2
+
     # After the fixtures' teardown (each cancels its own orders): the sweep is the safety net.
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -38,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not opts.armed(config):
         return
     budget.set_announcer(announcer(config))
+    _on_first_interrupt()
     controller = None
     if opts.is_worker(config):
         worker = Worker(config)
@@ -100,6 +101,26 @@ def _leave_now(signum: int, frame: FrameType | None) -> None:
         b"the next run sweeps them\n",
     )
     os._exit(130)
+
+
+def _on_first_interrupt() -> None:
+    """At the first SIGINT, in whichever thread waits (an xdist worker runs its tests beside
+    execnet's thread, which is where the signal lands): no budget waits any more; then what
+    SIGINT did before (pytest's KeyboardInterrupt), and a second SIGINT leaves at once."""
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+
+        def first(signum: int, frame: FrameType | None) -> None:
+            budget.stop_waiting()
+            signal.signal(signal.SIGINT, _leave_now)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread: pytest_keyboard_interrupt still stops waits
+        pass
 
 
 def pytest_keyboard_interrupt(excinfo: Any) -> None:
