@@ -126,7 +126,7 @@ class SweepResult:
         ]
         lines += [
             f"could not list the open orders of account {account} ({why}); any left open "
-            "there are swept by the next run"
+            "there: the next run sweeps them"
             for account, why in self.unlisted.items()
         ]
         return lines

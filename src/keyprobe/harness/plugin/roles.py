@@ -75,21 +75,24 @@ def ensure_run(config: pytest.Config) -> Run:
 
 
 def announcer(config: pytest.Config) -> Callable[[str], None]:
-    """One line to the terminal, past pytest's capture: from the controller, and from an xdist
-    worker (whose stderr is the controller's terminal), tagged with the worker's id."""
+    """One line to the terminal, past pytest's capture: from the controller through its
+    terminal reporter (on a line of its own, not after the progress dots), and from an xdist
+    worker to its stderr (the controller's terminal), tagged with the worker's id."""
     capman = config.pluginmanager.getplugin("capturemanager")
     worker = getattr(config, "workerinput", {}).get("workerid")
-    prefix = f"[{worker}] " if worker else ""
 
     def say(line: str) -> None:
-        text = prefix + REDACTOR.text(line) + "\n"
-        if capman is None:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-            return
-        with capman.global_and_fixture_disabled():
-            sys.stderr.write(text)
-            sys.stderr.flush()
+        text = REDACTOR.text(line)
+        reporter = None if worker else config.pluginmanager.getplugin("terminalreporter")
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            if reporter is not None:
+                reporter.ensure_newline()
+                reporter.write_line(text)
+                reporter.flush()
+            else:
+                # A worker cannot know where the controller's progress line stands.
+                sys.stderr.write(f"\n[{worker}] {text}\n" if worker else text + "\n")
+                sys.stderr.flush()
 
     return say
 
@@ -125,7 +128,7 @@ def _on_first_interrupt() -> None:
 
 def pytest_keyboard_interrupt(excinfo: Any) -> None:
     """The first Ctrl-C: nothing waits any more (cleanup sends what it can within
-    ``budget.CLEANUP_S``); a second one leaves at once."""
+    ``budget.CLEANUP_S`` of its first request); a second one leaves at once."""
     budget.stop_waiting()
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGINT, _leave_now)
