@@ -273,6 +273,10 @@ class Wire:
                     request, source, f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
                 )
             self._failures = 0
+            if ep.free_when_successful and response.status_code == 200:
+                # A successful order request weighs 0 (reference §6); the reservation is
+                # corrected by the next X-MBX-USED-WEIGHT header.
+                self.spent -= weight
             retry_after = _retry_after(response)
             if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
                 # Sleeping through it would hang the run (Binance bans for minutes to days)
