@@ -192,8 +192,12 @@ def stop_limit_s() -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("workers", "limit", "needle"),
-    [("0", 200, "keyprobe: waiting"), ("2", 100, "] keyprobe: waiting")],
+    ("workers", "limit", "needle", "twice"),
+    [
+        ("0", 200, "keyprobe: waiting", False),
+        ("2", 100, "] keyprobe: waiting", False),
+        ("0", 200, "keyprobe: waiting", True),  # a second Ctrl-C: leave at once
+    ],
 )
 def test_a_low_limit_announces_the_wait_and_ctrl_c_stops_within_two_seconds(
     pytester: pytest.Pytester,
@@ -203,6 +207,7 @@ def test_a_low_limit_announces_the_wait_and_ctrl_c_stops_within_two_seconds(
     workers: str,
     limit: int,
     needle: str,
+    twice: bool,
 ) -> None:
     # 10-second windows of a low limit (80% of it with keyprobe's headroom): the cells of two
     # profiles cost more, so the run must wait for the next window, and says so; under xdist
@@ -222,6 +227,9 @@ def test_a_low_limit_announces_the_wait_and_ctrl_c_stops_within_two_seconds(
             assert re.search(r"^\[gw\d\] keyprobe: waiting", wait_line), wait_line
         os.killpg(proc.pid, signal.SIGINT)
         sent = time.monotonic()
+        if twice:
+            time.sleep(0.1)
+            os.killpg(proc.pid, signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
         took = time.monotonic() - sent
     finally:
@@ -229,10 +237,12 @@ def test_a_low_limit_announces_the_wait_and_ctrl_c_stops_within_two_seconds(
             os.killpg(proc.pid, signal.SIGKILL)
     out = "".join(seen) + out
     assert took <= stop_limit_s(), (took, os.getloadavg(), out[-6000:])
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
-    assert "no order of this run is left open" in out or "the next run sweeps them" in out, out[
-        -3000:
-    ]
+    if twice:
+        assert proc.returncode == 130, out[-3000:]
+        assert "second Ctrl-C: leaving now" in out and "the next run sweeps them" in out
+    else:
+        assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
+        assert "no order of this run is left open" in out or "the next run sweeps them" in out
     for secret in keys.secrets():
         assert secret not in out
     # The next run sweeps whatever the interrupted one left (it may wait for a window first).
