@@ -230,7 +230,10 @@ class RateBudget:
 
     def observe(self, used_weight: int | None, retry_after_s: float | None = None) -> None:
         """Fold in what the server said: its count for the window (which includes other
-        clients on our IP, and is the truth) and any Retry-After."""
+        clients on our IP) and any Retry-After. The higher count wins: an answer's header
+        does not include what other processes reserved since it was sent (taking the lower
+        one let two xdist workers overspend a low limit into a 429). A count left in the file
+        against another limit is dropped on read, so it cannot make a run wait."""
         if used_weight is None and retry_after_s is None:
             return
         with self._lock.acquire(poll_interval=LOCK_POLL_S):
@@ -240,7 +243,7 @@ class RateBudget:
             if state.window != window:
                 state.window, state.used = window, 0
             if used_weight is not None:
-                state.used = used_weight
+                state.used = max(state.used, used_weight)
             if retry_after_s is not None:
                 state.blocked_until = max(state.blocked_until, now + int(retry_after_s * 1000))
             self._write(state)
