@@ -1,6 +1,7 @@
 """The ``keyprobe`` command: ``keyprobe emulator`` serves the local exchange; ``keyprobe report``
 builds the Allure HTML and the permission-matrix page from a run's results; ``keyprobe gate``
-judges a finished run (exit 0 proved, 1 a key is wrong, 3 unproven, 4 unreadable)."""
+judges a finished run (exit 0 proved, 1 a key is wrong, 3 unproven, 4 unreadable);
+``keyprobe observe`` says what each given key can actually do."""
 
 from __future__ import annotations
 
@@ -244,6 +245,87 @@ def _run_gate(args: argparse.Namespace) -> int:
     return result.code
 
 
+def _observe_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "observe",
+        help="what can this key actually do? (non-destructive probes, a ready profile block)",
+        description="For each key given (KEYPROBE_<PROFILE>_* variables of the profiles "
+        "file's registered profiles, or every KEYPROBE_<NAME>_API_KEY set), send reads, "
+        "order/test, a cancel of a non-existent order, apiRestrictions where /sapi exists and "
+        "the source-address probe where a second address exists; print per key a checklist "
+        "and the observed shape as a [profiles.NAME] block. Never prints a secret.",
+    )
+    p.add_argument(
+        "--target", required=True, help="testnet, demo, mainnet or an http(s)://HOST:PORT URL"
+    )
+    p.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        help="profiles file naming the keys (default: every KEYPROBE_<NAME>_API_KEY set)",
+    )
+    p.add_argument("--allow-mainnet", action="store_true", help="needed for --target mainnet")
+    p.add_argument("--capabilities", default=None, help="narrow a URL target (as the suites)")
+    p.add_argument("--egress-address", default=None, help="a second source address (IP probe)")
+    p.add_argument("--symbol", default="BTCUSDT", help="symbol for order/test (default BTCUSDT)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _run_observe(args: argparse.Namespace) -> int:
+    import json
+
+    from keyprobe.harness.profiles import ProfilesFileError
+    from keyprobe.harness.run import Options
+    from keyprobe.harness.targets import TargetError, resolve_target
+    from keyprobe.observe import ObserveError, Observer, keys_from, render
+
+    try:
+        target = resolve_target(
+            args.target,
+            allow_mainnet=args.allow_mainnet,
+            capabilities=args.capabilities,
+            egress_address=args.egress_address,
+        )
+        if target.embedded:
+            raise TargetError("keyprobe observe needs a live or URL target, not the emulator")
+        keys = keys_from(args.profiles)
+        if not keys:
+            raise ObserveError(
+                "no key to observe: set KEYPROBE_<NAME>_API_KEY plus KEYPROBE_<NAME>_SECRET "
+                "(hmac) or KEYPROBE_<NAME>_PRIVATE_KEY / _PRIVATE_KEY_FILE (rsa, ed25519)"
+            )
+        options = Options(
+            target=args.target,
+            allow_mainnet=args.allow_mainnet,
+            symbol=args.symbol,
+            capabilities=args.capabilities,
+            egress_address=args.egress_address,
+            timeout=args.timeout,
+        )
+        observer = Observer(target, options)
+    except (TargetError, ProfilesFileError, ObserveError) as exc:
+        print(f"keyprobe observe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        observations = [observer.observe(key) for key in keys]
+    finally:
+        observer.close()
+    if args.json:
+        from keyprobe.harness.redaction import REDACTOR
+
+        document = {
+            "target": target.name,
+            "surfaces": observer.facts.surfaces,
+            "keys": [o.to_json() for o in observations],
+        }
+        print(REDACTOR.text(json.dumps(document, indent=2)))
+    else:
+        for line in render(observations, target):
+            print(line)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="keyprobe", description=__doc__)
     parser.add_argument("--version", action="version", version=f"keyprobe {__version__}")
@@ -251,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _emulator_parser(sub)
     _report_parser(sub)
     _gate_parser(sub)
+    _observe_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
@@ -258,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_report(args)
     if args.command == "gate":
         return _run_gate(args)
+    if args.command == "observe":
+        return _run_observe(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

@@ -3,12 +3,22 @@ locked file; it honours the server's count and Retry-After."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from collections import Counter
 from pathlib import Path
 
-from keyprobe.harness.budget import RateBudget, budget_path
+import pytest
+
+from keyprobe.harness.budget import (
+    OutOfBudget,
+    RateBudget,
+    budget_path,
+    resume_waiting,
+    set_announcer,
+    stop_waiting,
+)
 
 WINDOW_MS = 1000
 LIMIT = 50  # capacity 40 with the default headroom
@@ -82,3 +92,42 @@ def test_a_real_sleep_is_short_when_the_window_rolls(tmp_path: Path) -> None:
     for _ in range(3):
         budget.acquire(8)
     assert time.monotonic() - start < 2
+
+
+def test_a_file_counted_against_another_limit_does_not_make_this_run_wait(tmp_path: Path) -> None:
+    t = FakeTime()
+    path = tmp_path / "b.json"
+    RateBudget(path, 6000, 60_000, now_ms=t.now, sleep=t.sleep).acquire(4000)
+    raised = RateBudget(path, 100_000_000, 60_000, now_ms=t.now, sleep=t.sleep)
+    raised.acquire(1000)
+    assert t.slept == [] and raised.used() == 1000
+    assert json.loads(path.read_text())["limit"] == 100_000_000
+
+
+def test_a_lower_count_in_a_header_does_not_drop_reservations_in_flight(tmp_path: Path) -> None:
+    t = FakeTime()
+    t.ms = 60_000 * 100
+    budget = RateBudget(tmp_path / "b.json", 100, 60_000, now_ms=t.now, sleep=t.sleep)
+    budget.acquire(70)  # another process reserved this; its answer has not come back yet
+    budget.observe(used_weight=5)  # an answer sent before that reservation
+    assert budget.used() == 70
+
+
+def test_a_long_wait_is_announced_once_and_a_stop_ends_it(tmp_path: Path) -> None:
+    t = FakeTime()
+    t.ms = 60_000 * 100
+    lines: list[str] = []
+    previous = set_announcer(lines.append)
+    budget = RateBudget(tmp_path / "b.json", 100, 60_000, now_ms=t.now, sleep=t.sleep)
+    try:
+        budget.acquire(80)
+        budget.acquire(10)  # waits out the window in slices
+        assert len(lines) == 1
+        assert "waiting 60s" in lines[0] and "80 of 80 request weight" in lines[0]
+        stop_waiting()
+        budget.acquire(70)  # fits in this window: sent, stopping or not
+        with pytest.raises(OutOfBudget, match="not sent"):
+            budget.acquire(80)
+    finally:
+        resume_waiting()
+        set_announcer(previous)

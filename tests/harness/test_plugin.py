@@ -461,7 +461,7 @@ def test_orders_of_an_interrupted_run_are_swept_by_the_next(
 # ----------------------------------------------------------------------------- other targets
 
 
-def test_a_testnet_shaped_target_skips_what_testnet_cannot_show(
+def test_a_testnet_shaped_target_runs_restricted_keys_and_a_leak_gets_the_hint(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     serve: Callable[[Emulator], str],
@@ -475,13 +475,18 @@ def test_a_testnet_shaped_target_skips_what_testnet_cannot_show(
         grants={"reader": ["enableReading", "enableSpotAndMarginTrading"]},
     )
     result = run_against(pytester, monkeypatch, keys, "--capabilities", "testnet", "-rs")
-    assert result.ret == pytest.ExitCode.OK
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     cells = matrix(pytester)
     assert cells[("trader", "withdraw")]["verdict"] == "skipped"
-    assert "/sapi does not exist" in cells[("trader", "withdraw")]["reason"]
-    assert "all-permission" in cells[("reader", "place_order")]["reason"]
+    assert "/sapi" in cells[("trader", "withdraw")]["reason"]
+    # The reader's key can trade though its profile says it cannot: a LEAK, never a skip.
+    leak = cells[("reader", "place_order")]
+    assert leak["verdict"] == "LEAK"
+    assert "testnet's key page" in leak["reason"] and "may allow TRADE" in leak["reason"]
     assert cells[("trader", "place_order")]["verdict"] == "pass"
-    assert not any(e.path.startswith("/sapi") for e in emu.journal)
+    assert not any(
+        e.path.startswith("/sapi") and e.path != "/sapi/v1/system/status" for e in emu.journal
+    )
 
 
 def test_a_separately_started_keyprobe_emulator_with_secrets_in_the_environment(

@@ -189,6 +189,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "bookTicker", "/api/v3/ticker/bookTicker", _ticker_weight, _OPT_SYMBOL, Param("symbols")
     ),
     _public("avgPrice", "/api/v3/avgPrice", _fixed(2), _SYMBOL),
+    # Public and cheap: what keyprobe asks to learn whether a target serves /sapi at all.
+    _public("systemStatus", "/sapi/v1/system/status", _fixed(1)),
     _signed(
         "account",
         "GET",

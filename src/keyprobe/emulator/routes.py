@@ -42,6 +42,8 @@ def public(emu: Services, endpoint: Endpoint, params: dict[str, str]) -> Result:
     name = endpoint.name
     if name == "ping":
         return 200, {}
+    if name == "systemStatus":
+        return 200, {"status": 0, "msg": "normal"}
     if name == "time":
         return 200, {"serverTime": emu.clock.now_ms()}
     if name == "exchangeInfo":

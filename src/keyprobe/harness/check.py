@@ -59,6 +59,9 @@ class CheckEnv(Protocol):
     @property
     def broken(self) -> str | None: ...
 
+    @property
+    def surfaces(self) -> dict[str, str]: ...
+
     # faults.FaultTools
     @property
     def foreign_address(self) -> str | None: ...
@@ -175,7 +178,7 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
     profile, probe, target = check.profile, check.probe, env.target
     result = CheckResult(check, target.name, Verdict.BROKEN, "not run")
     over_ws = check.transport is Transport.WS_API
-    derived = derive(profile, probe, target, check.transport)
+    derived = derive(profile, probe, target, check.transport, env.surfaces)
     if isinstance(derived, NotExpressible):
         result.verdict, result.reason = Verdict.SKIPPED, derived.reason
         return result
@@ -206,7 +209,7 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         placed = result.record(
             "setup: place the probe's own order", _send(wire, "newOrder", params, as_profile)
         )
-        _remember(ledger, creds, recipe.symbol, [ctx.setup_order_id], placed.answer)
+        _remember(ledger, creds, recipe.symbol, [ctx.setup_order_id], placed.answer, profile.name)
         if placed.answer.error is not None or (placed.answer.status or 500) >= 500:
             result.reason = f"setup failed: {placed.answer.error or placed.answer.label()}"
             result.retryable = retryable(placed.answer)
@@ -235,11 +238,13 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         )
     if probe.changes_state:
         client_ids = [v for k, v in params if k == "newClientOrderId"]
-        _remember(ledger, creds, recipe.symbol, client_ids, sent.answer)
+        _remember(ledger, creds, recipe.symbol, client_ids, sent.answer, profile.name)
     result.answer = sent.answer
     judgement = judge(derived, sent.answer, probe, profile)
     result.verdict, result.reason = judgement.verdict, judgement.reason
     result.retryable = judgement.verdict is Verdict.BROKEN and retryable(sent.answer)
+    if judgement.verdict is Verdict.LEAK and target.caps.leak_hint:
+        result.reason += f"; {target.label}: {target.caps.leak_hint}"
     return result
 
 
@@ -274,7 +279,12 @@ def _send_ws(wire: WsWire, method: str, params: list[tuple[str, str]], send: Sen
 
 
 def _remember(
-    ledger: Ledger, creds: Credentials, symbol: str, client_ids: list[str], answer: Answer
+    ledger: Ledger,
+    creds: Credentials,
+    symbol: str,
+    client_ids: list[str],
+    answer: Answer,
+    account: str,
 ) -> None:
     """Orders the teardown must cancel: accepted ones, and those whose fate is unknown."""
     if answer.status == 200:
@@ -284,7 +294,7 @@ def _remember(
     else:
         return
     for client_id in client_ids:
-        ledger.add(PlacedOrder(creds, symbol, client_id, confirmed))
+        ledger.add(PlacedOrder(creds, symbol, client_id, confirmed, account))
 
 
 def _foreign_orders(wire: Wire, send: Send, symbol: str, result: CheckResult) -> str | None:

@@ -15,7 +15,7 @@ from keyprobe.binance.endpoints import Endpoint, endpoint
 from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import Signer, encode_params
 from keyprobe.binance.timing import wall_ms
-from keyprobe.harness.budget import RateBudget
+from keyprobe.harness.budget import OutOfBudget, RateBudget, cleanup_left_s
 from keyprobe.harness.redaction import ExchangeRecord, record_exchange
 
 DEFAULT_TIMEOUT = 10.0
@@ -174,6 +174,8 @@ class Wire:
         self._clients: dict[str | None, httpx.Client] = {}
         self._failures = 0
         self._last_failure = ""
+        # The request weight of everything this wire sent (the run's cost to the target).
+        self.spent = 0
         # Source address -> (monotonic time, why): the target asked this address to stay away
         # for longer than we wait (a long Retry-After on a 429, a 418 ban).
         self._stopped: dict[str | None, tuple[float, str]] = {}
@@ -239,10 +241,23 @@ class Wire:
         if refused is not None:
             request = httpx.Request(ep.method, url, headers=headers)
             return self._failed(request, source, f"not sent: {refused}", count=False)
+        cleanup_s = cleanup_left_s()
+        if cleanup_s is not None and cleanup_s <= 0.05:
+            request = httpx.Request(ep.method, url, headers=headers)
+            return self._failed(
+                request, source, "not sent: stopping (Ctrl-C), cleanup time is up", count=False
+            )
         for attempt in (1, 2):
             request = httpx.Request(ep.method, url, headers=headers)
             if budget is not None and weight:
-                budget.acquire(weight)
+                try:
+                    budget.acquire(weight, f"{ep.method} {ep.path}")
+                except OutOfBudget as exc:
+                    return self._failed(request, source, str(exc), count=False)
+            self.spent += weight
+            if cleanup_s is not None:
+                # Stopping: no request may outlive the cleanup time.
+                request.extensions["timeout"] = httpx.Timeout(cleanup_s).as_dict()
             try:
                 response = self._client(source).send(request, auth=auth)
             except httpx.TimeoutException as exc:
@@ -253,6 +268,10 @@ class Wire:
                     request, source, f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
                 )
             self._failures = 0
+            if ep.free_when_successful and response.status_code == 200:
+                # A successful order request weighs 0 (reference §6); the reservation is
+                # corrected by the next X-MBX-USED-WEIGHT header.
+                self.spent -= weight
             retry_after = _retry_after(response)
             if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
                 # Sleeping through it would hang the run (Binance bans for minutes to days)

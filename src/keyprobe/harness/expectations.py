@@ -4,6 +4,7 @@ the profiles file overrides one cell."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
@@ -13,6 +14,7 @@ from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
 from keyprobe.harness.probes import Probe
 from keyprobe.harness.profiles import KeyKind, Profile
+from keyprobe.harness.surfaces import absent
 from keyprobe.harness.targets import Target, Transport
 
 # The families with which the auth pipeline refuses a request (reference §5.5 precedence).
@@ -51,11 +53,20 @@ def _rejected_key(why: str) -> Expectation:
 
 
 def expressible(
-    profile: Profile, probe: Probe, target: Target, transport: Transport = Transport.REST
+    profile: Profile,
+    probe: Probe,
+    target: Target,
+    transport: Transport = Transport.REST,
+    surfaces: Mapping[str, str] | None = None,
 ) -> NotExpressible | None:
+    """``surfaces``: what the target was found to serve (``surfaces.discover``); a cell of an
+    absent surface is skipped with the evidence, never run into a 404."""
     caps, ep = target.caps, probe.endpoint
     if transport is Transport.WS_API and probe.endpoint_name not in BY_REST:
         return NotExpressible(f"the WebSocket API has no method for {ep.method} {ep.path}")
+    gone = absent(surfaces or {}).get(ep.api.value)
+    if gone is not None:
+        return NotExpressible(f"{target.label}: /{ep.api.value} is not served there ({gone})")
     if ep.api.value == "sapi" and not caps.sapi:
         return NotExpressible(f"{target.label}: /sapi does not exist there ({caps.note})")
     if probe.changes_state and not caps.state_changes:
@@ -70,20 +81,19 @@ def expressible(
                 f"{target.label}: no second source address; give --egress-address ADDR "
                 "(a local address whose traffic leaves through another public IP)"
             )
-    if profile.kind is KeyKind.REGISTERED and not caps.restricted_keys:
-        lacking = [p.value for p in probe.required if not profile.has(p)]
-        if lacking:
-            return NotExpressible(
-                f"{target.label}: keys are all-permission there; a key without "
-                f"{', '.join(lacking)} cannot exist"
-            )
+    # Whether a key can lack a permission is never assumed: the cell runs, and a key that
+    # does more than its profile declares is a LEAK (with the target's hint, check.py).
     return None
 
 
 def derive(
-    profile: Profile, probe: Probe, target: Target, transport: Transport = Transport.REST
+    profile: Profile,
+    probe: Probe,
+    target: Target,
+    transport: Transport = Transport.REST,
+    surfaces: Mapping[str, str] | None = None,
 ) -> Expectation | NotExpressible:
-    blocked = expressible(profile, probe, target, transport)
+    blocked = expressible(profile, probe, target, transport, surfaces)
     if blocked is not None:
         return blocked
     override = profile.expect.get(probe.name)

@@ -66,6 +66,8 @@ class PlacedOrder:
     client_order_id: str
     # True: the exchange accepted it. None: unknown (timeout, 5xx) - cancel it to be sure.
     confirmed: bool | None = True
+    # The profile whose account holds it (for "2 orders left open on account X").
+    account: str = ""
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ class Ledger:
     wire: Wire
     source: str | None
     orders: list[PlacedOrder] = field(default_factory=list)
+    # The account of each order ``close`` could not cancel.
+    left_accounts: list[str] = field(default_factory=list)
 
     def add(self, order: PlacedOrder) -> None:
         self.orders.append(order)
@@ -93,9 +97,11 @@ class Ledger:
             answer = sent.answer
             # 200: cancelled now; -2011: already cancelled, replaced or never placed.
             if answer.status != 200 and answer.code != -2011:
-                log.warning("could not cancel %s: %s", order.client_order_id, answer.label())
+                why = answer.error or answer.label()
+                log.warning("could not cancel %s: %s", order.client_order_id, why)
                 if order.confirmed:
                     left.append(order.client_order_id)
+                    self.left_accounts.append(order.account or "?")
         self.orders.clear()
         return left
 
@@ -105,6 +111,25 @@ class SweepResult:
     cancelled: int = 0
     failed: int = 0
     unreadable: list[str] = field(default_factory=list)
+    # Account (profile) -> orders of the swept runs still open after the sweep.
+    left: dict[str, int] = field(default_factory=dict)
+    # Account -> why its open orders could not be listed.
+    unlisted: dict[str, str] = field(default_factory=dict)
+
+    def left_text(self) -> list[str]:
+        """Plain sentences about what the sweep left (empty: nothing left)."""
+        lines = [
+            f"{n} order{'s' if n != 1 else ''} left open on account {account}; "
+            "the next run sweeps them"
+            for account, n in self.left.items()
+            if n
+        ]
+        lines += [
+            f"could not list the open orders of account {account} ({why}); any left open "
+            "there: the next run sweeps them"
+            for account, why in self.unlisted.items()
+        ]
+        return lines
 
 
 def sweep(
@@ -114,16 +139,28 @@ def sweep(
     source: str | None,
     keep_run: str | None = None,
     only_run: str | None = None,
+    symbol: str | None = None,
 ) -> SweepResult:
     """Cancel keyprobe's open orders on every key that can list them. At session start
     (``keep_run`` = this run) it removes what earlier, interrupted runs left; at session end
-    (``only_run`` = this run) it is the safety net behind the per-test teardown."""
+    (``only_run`` = this run) it is the safety net behind the per-test teardown; ``symbol``
+    then narrows the listing to the one symbol this run traded (6 weight instead of 80)."""
     result = SweepResult()
     for profile, creds in keys.items():
         signer = creds.signer()
-        listed = wire.call("openOrders", [], api_key=creds.api_key, signer=signer, source=source)
+        # With the symbol the listing costs 6 weight, without it 80 (every symbol).
+        listed = wire.call(
+            "openOrders",
+            [("symbol", symbol)] if symbol else [],
+            api_key=creds.api_key,
+            signer=signer,
+            source=source,
+        )
         if listed.answer.status != 200 or not isinstance(listed.answer.body, list):
             result.unreadable.append(profile)
+            if listed.answer.error is not None:
+                # Not sent or not answered (a refusal is the key's shape: it cannot list).
+                result.unlisted[profile] = listed.answer.error
             continue
         for order in listed.answer.body:
             client_id = str(order.get("clientOrderId", ""))
@@ -141,4 +178,5 @@ def sweep(
                 result.cancelled += 1
             elif sent.answer.code != -2011:
                 result.failed += 1
+                result.left[profile] = result.left.get(profile, 0) + 1
     return result

@@ -36,6 +36,7 @@ from keyprobe.harness.order_recipe import MarketError, OrderRecipe, recipe_from
 from keyprobe.harness.probes import PROBE_NAMES
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
+from keyprobe.harness.surfaces import discover
 from keyprobe.harness.targets import Capabilities, Target, Transport
 from keyprobe.harness.ws_client import WsWire, ws_api_absent
 
@@ -75,6 +76,12 @@ class Facts:
     weight_limit: int = 6000
     weight_window_ms: int = 60_000
     weight_header: str = "x-mbx-used-weight-1m"
+    # Where the limit came from: the target's exchangeInfo, or keyprobe's default.
+    weight_limit_source: str = "keyprobe's default"
+    # What the target serves (surfaces.discover): name -> "served: ..." / "absent: ...".
+    surfaces: dict[str, str] = field(default_factory=dict)
+    # The request weight measuring these facts cost.
+    weight_spent: int = 0
     broken: str | None = None
     # Why the target's WebSocket API cannot be used (its cells are then skipped), or None.
     ws_api_absent: str | None = None
@@ -164,6 +171,8 @@ class Run:
         self._wire: Wire | None = None
         self._ws_wire: WsWire | None = None
         self._wrong: dict[KeyType, Signer] = {}
+        # Weight the controller's own requests (the sweeps) cost, outside any cell.
+        self.controller_weight = 0
         for creds in info.generated.values():
             REDACTOR.add(*creds.secrets())
 
@@ -178,6 +187,10 @@ class Run:
     @property
     def recipe(self) -> OrderRecipe | None:
         return self.info.facts.recipe
+
+    @property
+    def surfaces(self) -> dict[str, str]:
+        return self.info.facts.surfaces
 
     @property
     def broken(self) -> str | None:
@@ -251,7 +264,11 @@ class Run:
             self._wire = None
 
 
-def make_wire(target: Target, clock: ServerClock, options: Options, facts: Facts) -> Wire:
+def make_wire(
+    target: Target, clock: ServerClock, options: Options, facts: Facts, *, budgeted: bool = True
+) -> Wire:
+    """``budgeted=False``: no shared budget yet (the limit is not known before exchangeInfo;
+    a guessed limit must never make a run wait)."""
     assert target.base_url is not None  # noqa: S101 - started before any wire is made
     wire = Wire(
         target.base_url,
@@ -260,15 +277,23 @@ def make_wire(target: Target, clock: ServerClock, options: Options, facts: Facts
         timeout=options.timeout,
         weight_header=facts.weight_header,
     )
+    if budgeted:
+        set_budgets(wire, target, clock, facts)
+    return wire
+
+
+def set_budgets(wire: Wire, target: Target, clock: ServerClock, facts: Facts) -> None:
+    assert target.base_url is not None  # noqa: S101 - started before any wire is made
+    wire.weight_header = facts.weight_header
     for source in {target.source_address, target.foreign_address}:
         budget = RateBudget(
             budget_path(target.base_url, source),
             facts.weight_limit,
             facts.weight_window_ms,
             now_ms=clock.now_ms,
+            label=f"{target.label} from {source or 'the default address'}",
         )
         wire.set_budget(source, budget)
-    return wire
 
 
 def load_run_profiles(path: str) -> list[Profile]:
@@ -335,11 +360,15 @@ def missing_secrets_line(options: Options, missing: list[tuple[str, tuple[str, .
 
 
 def measure_facts(target: Target, options: Options) -> Facts:
-    """Server-time offset, weight limits, and a LIMIT_MAKER recipe. Any failure leaves the
-    reason in ``broken``: every cell then reports BROKEN with it, without more waiting."""
+    """Server-time offset, weight limits, the surfaces served, and a LIMIT_MAKER recipe.
+    Any failure leaves the reason in ``broken``: every cell then reports BROKEN with it,
+    without more waiting.
+
+    The first two requests (time, exchangeInfo: 21 weight) go out unbudgeted: the budget
+    learns the target's limit from them before it can make anything wait."""
     facts = Facts()
     clock = ServerClock()
-    wire = make_wire(target, clock, options, facts)
+    wire = make_wire(target, clock, options, facts, budgeted=False)
     try:
         source = target.source_address
         for _ in range(MAX_TIME_PROBES):
@@ -375,6 +404,9 @@ def measure_facts(target: Target, options: Options) -> Facts:
                 facts.weight_limit = int(limit.get("limit", facts.weight_limit))
                 facts.weight_window_ms = num * _UNIT_MS.get(interval, 60_000)
                 facts.weight_header = f"x-mbx-used-weight-{num}{interval[:1]}".lower()
+                facts.weight_limit_source = "the target's exchangeInfo"
+        set_budgets(wire, target, clock, facts)
+        facts.surfaces = discover(wire, source)
         price = wire.call("tickerPrice", [("symbol", options.symbol)], source=source)
         price_body = price.answer.body
         if price.answer.status != 200 or not isinstance(price_body, dict):
@@ -399,6 +431,7 @@ def measure_facts(target: Target, options: Options) -> Facts:
     except Exception as exc:  # whatever the target did, the run reports it, never crashes
         facts.broken = f"{target.label}: {type(exc).__name__}: {exc}"
     finally:
+        facts.weight_spent = wire.spent
         wire.close()
     return facts
 

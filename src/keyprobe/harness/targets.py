@@ -30,40 +30,47 @@ class Capabilities:
     """What a target can show. A probe needing something its target lacks is skipped, with
     the reason, never passed."""
 
-    # Keys can lack permissions (false on the Spot Testnet: its keys are all-permission).
-    restricted_keys: bool
     # Keys can be IP-bound (false on the Spot Testnet: no whitelist there).
     ip_whitelist: bool
-    # /sapi exists (false on the Spot Testnet: every /sapi path is an empty 404).
+    # /sapi may be asked for. Whether the target serves it is measured at start (surfaces.py);
+    # False narrows a run further (``--capabilities testnet``).
     sapi: bool
     # keyprobe may place and cancel orders (false on mainnet: real money).
     state_changes: bool
     # Forbidden actions (withdraw, transfer, margin) may be attempted (never on mainnet).
     forbidden_actions: bool
     note: str = ""
+    # Added to a LEAK's reason on this target: where to look when a key does more than its
+    # profile declares (keys can lack permissions everywhere; that is measured, never assumed).
+    leak_hint: str = ""
 
 
-EMULATOR_CAPS = Capabilities(True, True, True, True, True, "the whole matrix, nothing real")
+EMULATOR_CAPS = Capabilities(True, True, True, True, "the whole matrix, nothing real")
 TESTNET_CAPS = Capabilities(
-    restricted_keys=False,
     ip_whitelist=False,
     sapi=False,
     state_changes=True,
     forbidden_actions=False,
-    note="Spot Testnet keys are all-permission, have no IP whitelist, and /sapi does not exist",
+    note="Spot Testnet: no IP whitelist and no /sapi; key permissions are per key",
+    leak_hint=(
+        "check the key's permissions on the testnet's key page; keys created with default "
+        "settings may allow TRADE"
+    ),
 )
 # Demo Mode "always has the same features as the live exchange" for /api; whether it serves
 # /sapi is unverified, so forbidden actions stay off until a live run shows otherwise.
 DEMO_CAPS = Capabilities(
-    restricted_keys=True,
     ip_whitelist=True,
     sapi=False,
     state_changes=True,
     forbidden_actions=False,
     note="Demo Mode: the /api matrix with virtual funds; /sapi unverified",
+    leak_hint=(
+        "check the key's permissions in Demo Mode's API management; keys created with "
+        "default settings may allow TRADE"
+    ),
 )
 MAINNET_CAPS = Capabilities(
-    restricted_keys=True,
     ip_whitelist=True,
     sapi=True,
     state_changes=False,

@@ -20,7 +20,7 @@ from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import Signer, ws_payload
 from keyprobe.binance.timing import wall_ms
 from keyprobe.binance.ws_methods import WsMethod, method
-from keyprobe.harness.budget import RateBudget
+from keyprobe.harness.budget import OutOfBudget, RateBudget
 from keyprobe.harness.client import Answer, Sent, ServerClock
 from keyprobe.harness.redaction import MASK, REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Target
@@ -141,6 +141,9 @@ class WsWire:
                 # Our clock drifted from the server's since the run started: once, as REST.
                 sent = self._signed(ws, unsigned, api_key, signer, timestamp_shift_ms)
                 answer = self._exchange(conn, name, sent, source)
+        except OutOfBudget as exc:
+            # Stopping (Ctrl-C): a request that would wait for the budget is not sent.
+            return self._sent(ws, sent, source, None, str(exc), started)
         except (OSError, WebSocketException, TimeoutError) as exc:
             # A broken connection is not reused: the next call connects again.
             self.disconnect(source)

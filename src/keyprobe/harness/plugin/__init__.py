@@ -16,7 +16,7 @@ from keyprobe.harness.plugin.checks import (
     pytest_runtest_makereport,
 )
 from keyprobe.harness.plugin.options import pytest_addoption
-from keyprobe.harness.plugin.roles import pytest_configure
+from keyprobe.harness.plugin.roles import pytest_configure, pytest_keyboard_interrupt
 
 __all__ = [
     "keyprobe_check",
@@ -24,5 +24,6 @@ __all__ = [
     "pytest_addoption",
     "pytest_configure",
     "pytest_generate_tests",
+    "pytest_keyboard_interrupt",
     "pytest_runtest_makereport",
 ]

@@ -13,6 +13,7 @@ import pytest
 from faker import Faker
 
 from keyprobe.cells import Verdict
+from keyprobe.harness import budget
 from keyprobe.harness.check import CheckInput, CheckResult, check_cell, has_door
 from keyprobe.harness.orders import Ledger
 from keyprobe.harness.plugin.roles import ensure_run
@@ -20,7 +21,7 @@ from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.run import Run, seeded_faker
 from keyprobe.harness.sinks import allure
-from keyprobe.harness.sinks.matrix import CELL_PROPERTY
+from keyprobe.harness.sinks.matrix import CELL_PROPERTY, WEIGHT_PROPERTY
 from keyprobe.harness.targets import Transport
 
 log = logging.getLogger("keyprobe.plugin")
@@ -83,6 +84,7 @@ def keyprobe_check(
     outcome; cancels in teardown any order the cell placed."""
     run = keyprobe_run
     ledger = Ledger(run.wire, run.target.source_address)
+    spent_before = run.wire.spent
 
     def check(cell: CellRef) -> CheckResult:
         __tracebackhide__ = True
@@ -109,10 +111,19 @@ def keyprobe_check(
         return result
 
     yield check
-    if run.target.caps.state_changes and run.broken is None:
-        left = ledger.close()
-        if left:
-            pytest.fail(f"could not cancel {len(left)} order(s) placed by this cell", pytrace=False)
+    try:
+        left = ledger.close() if run.target.caps.state_changes and run.broken is None else []
+    finally:
+        request.node.user_properties.append((WEIGHT_PROPERTY, run.wire.spent - spent_before))
+    if left and budget.stopping():
+        for account in dict.fromkeys(ledger.left_accounts):
+            n = ledger.left_accounts.count(account)
+            budget.announce(
+                f"keyprobe: {n} order{'s' if n != 1 else ''} left open on account {account}; "
+                "the next run sweeps them"
+            )
+    elif left:
+        pytest.fail(f"could not cancel {len(left)} order(s) placed by this cell", pytrace=False)
 
 
 def _to_outcome(cell: CellRef, verdict: Verdict, reason: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 import keyprobe
 from keyprobe.cells import Cell, write_atomically
+from keyprobe.harness import budget, surfaces
 from keyprobe.harness.credentials import Credentials
 from keyprobe.harness.orders import new_run_id, sweep
 from keyprobe.harness.plugin import options as opts
@@ -24,7 +25,7 @@ from keyprobe.harness.probes import CATALOGUE
 from keyprobe.harness.profiles import KeyKind, ProfilesFileError
 from keyprobe.harness.run import Run, RunError, RunInfo, load_run_profiles, prepare_run
 from keyprobe.harness.sinks import allure, allure_files, terminal
-from keyprobe.harness.sinks.matrix import CELL_PROPERTY, Matrix, proof_line
+from keyprobe.harness.sinks.matrix import CELL_PROPERTY, WEIGHT_PROPERTY, Matrix, proof_line
 from keyprobe.harness.targets import TargetError, resolve_target
 
 log = logging.getLogger("keyprobe.plugin")
@@ -57,15 +58,20 @@ def start_run(config: pytest.Config) -> Run:
         raise pytest.UsageError(str(exc)) from None
     run = Run(info, profiles)
     config.add_cleanup(run.close)
-    if run.broken is None and info.target.caps.state_changes:
+    # The embedded emulator was started by this run, with keys of its own: nothing to sweep.
+    if run.broken is None and info.target.caps.state_changes and not info.target.embedded:
+        before = run.wire.spent
         swept = sweep(
             run.wire,
             order_keys(run),
             source=info.target.source_address,
             keep_run=info.run_id,
         )
+        run.controller_weight += run.wire.spent - before
         if swept.cancelled:
-            log.warning("swept %d open order(s) left by earlier keyprobe runs", swept.cancelled)
+            budget.announce(
+                f"keyprobe: swept {swept.cancelled} open order(s) left by earlier keyprobe runs"
+            )
     return run
 
 
@@ -101,7 +107,17 @@ def environment(run: Run) -> dict[str, Any]:
     entries["Seed"] = info.seed
     entries["Run"] = info.run_id
     entries["Profiles file"] = info.profiles_path
+    for name, found in info.facts.surfaces.items():
+        entries[f"Surface /{name}"] = found
+    entries["Request weight limit"] = _limit_text(info)
     return entries
+
+
+def _limit_text(info: RunInfo) -> str:
+    facts = info.facts
+    seconds = facts.weight_window_ms // 1000
+    window = f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+    return f"{facts.weight_limit}/{window} ({facts.weight_limit_source})"
 
 
 def _target_text(info: RunInfo) -> str:
@@ -117,6 +133,8 @@ class Controller:
         self.run = run
         self.matrix = Matrix([p.name for p in run.profiles], [p.name for p in CATALOGUE])
         self.results_dir: Path | None = None
+        self.cell_weight = 0
+        self.weighed_cells = 0
 
     def prepare_results(self, results_dir: str) -> None:
         """Before any worker starts: an empty Allure results folder with the environment."""
@@ -147,19 +165,66 @@ class Controller:
         ]
         if info.facts.broken:
             lines.append(f"keyprobe: TARGET UNAVAILABLE: {info.facts.broken}")
+        else:
+            lines.append(f"keyprobe surfaces: {surfaces.summary(info.facts.surfaces)}")
+            lines.append(f"keyprobe request weight limit: {_limit_text(info)}")
         return lines
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Every cell, including those xdist workers send back with their reports."""
         for name, value in report.user_properties:
-            if name == CELL_PROPERTY:
+            if name == CELL_PROPERTY and report.when == "call":
                 self.matrix.add(Cell.from_json(str(value)))
+            elif name == WEIGHT_PROPERTY and report.when == "teardown":
+                self.cell_weight += int(str(value))
+                self.weighed_cells += 1
 
+    def weight(self) -> dict[str, Any]:
+        """What the run cost the target in request weight, and per cell."""
+        facts = self.run.info.facts
+        total = facts.weight_spent + self.run.controller_weight + self.cell_weight
+        cells = self.weighed_cells
+        return {
+            "total": total,
+            "cells": cells,
+            "per_cell": round(total / cells, 2) if cells else None,
+            "facts": facts.weight_spent,
+            "sweeps": self.run.controller_weight,
+            "limit": facts.weight_limit,
+            "window_ms": facts.weight_window_ms,
+            "limit_source": facts.weight_limit_source,
+        }
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """xdist waits up to 10 s for workers to end; after a Ctrl-C they have been told to
+        stop waiting, so a short grace is enough (the promise: stopped within 2 s)."""
+        budget.stop_waiting()
+        dsession = self.config.pluginmanager.getplugin("dsession")
+        nodes = getattr(dsession, "nodemanager", None)
+        if nodes is not None:
+            nodes.EXIT_TIMEOUT = budget.CLEANUP_S / 2
+
+    # After the fixtures' teardown (each cancels its own orders): the sweep is the safety net.
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         run = self.run
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or budget.stopping()
         if run.target.caps.state_changes and run.broken is None:
-            # The safety net behind per-test teardown: nothing of this run stays open.
-            sweep(run.wire, order_keys(run), source=run.target.source_address, only_run=run.run_id)
+            # Nothing of this run stays open; when stopping, without waiting for a window.
+            before = run.wire.spent
+            swept = sweep(
+                run.wire,
+                order_keys(run),
+                source=run.target.source_address,
+                only_run=run.run_id,
+                symbol=run.recipe.symbol if run.recipe else None,
+            )
+            run.controller_weight += run.wire.spent - before
+            left = swept.left_text()
+            for line in left:
+                budget.announce(f"keyprobe: {line}")
+            if interrupted and not left:
+                budget.announce("keyprobe: stopped; no order of this run is left open")
         if not opts.runs_tests(self.config) or not len(self.matrix):
             return  # keep the last real run's matrix
         reports = opts.reports_dir(self.config)
@@ -183,6 +248,9 @@ class Controller:
             # A Ctrl-C'd run still writes what it saw; this says the matrix is partial.
             "interrupted": exitstatus == pytest.ExitCode.INTERRUPTED,
             "exit_status": int(exitstatus),
+            # What the target was found to serve, and what the run cost it.
+            "surfaces": run.info.facts.surfaces,
+            "weight": self.weight(),
         }
         write_atomically(reports / "run.json", json.dumps(summary, indent=2) + "\n")
 
@@ -195,6 +263,13 @@ class Controller:
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"keyprobe proof: {proof_line(self.proof()['total'])}")
         terminalreporter.write_line(f"matrix: {opts.reports_dir(config) / 'matrix.json'}")
+        weight = self.weight()
+        per_cell = weight["per_cell"]
+        terminalreporter.write_line(
+            f"request weight: {weight['total']} for {weight['cells']} cells"
+            + (f" ({per_cell:.1f} per cell)" if per_cell is not None else "")
+            + f"; the target's limit: {_limit_text(self.run.info)}"
+        )
         worst = terminal.worst_first(self.matrix)
         if worst:
             terminalreporter.write_sep("=", "keyprobe: keys that differ from their declaration")

@@ -4,15 +4,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
 import pytest
 
+from keyprobe.harness import budget
 from keyprobe.harness.plugin import options as opts
 from keyprobe.harness.plugin.controller import PLUGIN_NAME as CONTROLLER
 from keyprobe.harness.plugin.controller import Controller, start_run
 from keyprobe.harness.plugin.worker import PLUGIN_NAME as WORKER
 from keyprobe.harness.plugin.worker import Worker
 from keyprobe.harness.probes import CATEGORY_HELP
-from keyprobe.harness.redaction import quiet_http_loggers
+from keyprobe.harness.redaction import REDACTOR, quiet_http_loggers
 from keyprobe.harness.run import Run
 
 RUN = pytest.StashKey[Run]()
@@ -28,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet_http_loggers()
     if not opts.armed(config):
         return
+    budget.set_announcer(announcer(config))
+    _on_first_interrupt()
     controller = None
     if opts.is_worker(config):
         worker = Worker(config)
@@ -61,3 +72,63 @@ def ensure_run(config: pytest.Config) -> Run:
         else:
             _controller(config, run)
     return run
+
+
+def announcer(config: pytest.Config) -> Callable[[str], None]:
+    """One line to the terminal, past pytest's capture: from the controller through its
+    terminal reporter (on a line of its own, not after the progress dots), and from an xdist
+    worker to its stderr (the controller's terminal), tagged with the worker's id."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    worker = getattr(config, "workerinput", {}).get("workerid")
+
+    def say(line: str) -> None:
+        text = REDACTOR.text(line)
+        reporter = None if worker else config.pluginmanager.getplugin("terminalreporter")
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            if reporter is not None:
+                reporter.ensure_newline()
+                reporter.write_line(text)
+                reporter.flush()
+            else:
+                # A worker cannot know where the controller's progress line stands.
+                sys.stderr.write(f"\n[{worker}] {text}\n" if worker else text + "\n")
+                sys.stderr.flush()
+
+    return say
+
+
+def _leave_now(signum: int, frame: FrameType | None) -> None:
+    os.write(
+        2,
+        b"keyprobe: second Ctrl-C: leaving now; orders this run placed may be left open, "
+        b"the next run sweeps them\n",
+    )
+    os._exit(130)
+
+
+def _on_first_interrupt() -> None:
+    """At the first SIGINT, in whichever thread waits (an xdist worker runs its tests beside
+    execnet's thread, which is where the signal lands): no budget waits any more; then what
+    SIGINT did before (pytest's KeyboardInterrupt), and a second SIGINT leaves at once."""
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+
+        def first(signum: int, frame: FrameType | None) -> None:
+            budget.stop_waiting()
+            signal.signal(signal.SIGINT, _leave_now)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread: pytest_keyboard_interrupt still stops waits
+        pass
+
+
+def pytest_keyboard_interrupt(excinfo: Any) -> None:
+    """The first Ctrl-C: nothing waits any more (cleanup sends what it can within
+    ``budget.CLEANUP_S`` of its first request); a second one leaves at once."""
+    budget.stop_waiting()
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, _leave_now)

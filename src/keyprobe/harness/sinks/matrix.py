@@ -12,6 +12,9 @@ from keyprobe.cells import Cell, Verdict, dumps_matrix, write_atomically
 
 # The user property under which a test report carries its cell (Cell.to_json).
 CELL_PROPERTY = "keyprobe_cell"
+# The request weight one cell cost the target (setup, safety, probe and teardown), sent with
+# the cell's teardown report so that the controller adds up every process's share.
+WEIGHT_PROPERTY = "keyprobe_weight"
 
 
 class Matrix:
