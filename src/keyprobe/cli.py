@@ -275,8 +275,8 @@ def _observe_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run_observe(args: argparse.Namespace) -> int:
     import json
 
+    from keyprobe.harness.facts import Options
     from keyprobe.harness.profiles import ProfilesFileError
-    from keyprobe.harness.run import Options
     from keyprobe.harness.targets import TargetError, resolve_target
     from keyprobe.observe import ObserveError, Observer, keys_from, render
 

@@ -29,11 +29,11 @@ from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
 from keyprobe.harness.client import Answer, ServerClock, Wire
 from keyprobe.harness.credentials import BadSecrets, Credentials, MissingSecrets, from_env
+from keyprobe.harness.facts import Facts, Options, make_wire, measure_facts
 from keyprobe.harness.orders import run_prefix
 from keyprobe.harness.probes import PROBE_NAMES
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
-from keyprobe.harness.run import Facts, Options, make_wire, measure_facts
 from keyprobe.harness.surfaces import absent
 from keyprobe.harness.targets import Target
 

@@ -73,6 +73,9 @@ REFERENCE: dict[tuple[str, str], tuple[str, int, tuple[str, ...]]] = {
     ("DELETE", "/api/v3/openOrders"): ("TRADE", 1, (TRADE,)),
     ("POST", "/api/v3/order/cancelReplace"): ("TRADE", 1, (TRADE,)),
     ("GET", "/sapi/v1/account/apiRestrictions"): ("USER_DATA", 1, ()),
+    # Binance's OpenAPI spec: "System Status (System)", "Weight(IP): 1", no security (the
+    # surface probe keyprobe sends at start; AUTH L118: the testnet answers it 404).
+    ("GET", "/sapi/v1/system/status"): ("NONE", 1, ()),
     ("POST", "/sapi/v1/capital/withdraw/apply"): ("USER_DATA", 900, (WITHDRAW,)),
     ("GET", "/sapi/v1/margin/account"): ("USER_DATA", 10, (READ,)),
     ("POST", "/sapi/v1/asset/transfer"): ("USER_DATA", 900, (UNIVERSAL,)),

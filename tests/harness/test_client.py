@@ -9,7 +9,7 @@ from keyprobe.binance.signing import KeyType, generate_api_key, generate_key_mat
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.keys import KeyRecord
 from keyprobe.harness.client import BinanceAuth, ServerClock, Wire
-from keyprobe.harness.run import Options, measure_facts
+from keyprobe.harness.facts import Options, measure_facts
 from keyprobe.harness.targets import resolve_target
 
 

@@ -55,13 +55,18 @@ def cells(root: Path, transport: str = "rest") -> dict[tuple[str, str], dict[str
     return {(c["profile"], c["probe"]): c for c in data["cells"] if c["transport"] == transport}
 
 
+REST_ONLY = ("--transport", "rest")
+
+
 def run_suites(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keys: Provisioned, *args: str
 ) -> tuple[pytest.RunResult, float]:
     keys.apply(monkeypatch)
     started = time.monotonic()
+    # REST only: these runs are about the REST surface, budget and waits (the WebSocket API's
+    # own surface check and limits are tested in test_ws_transport.py and tests/emulator).
     result = pytester.runpytest_subprocess(
-        "--target", keys.url, "-p", "no:cacheprovider", *args, timeout=RUN_LIMIT_S
+        "--target", keys.url, "-p", "no:cacheprovider", *REST_ONLY, *args, timeout=RUN_LIMIT_S
     )
     return result, time.monotonic() - started
 
@@ -157,7 +162,11 @@ def test_back_to_back_runs_with_a_raised_limit_never_wait(
 def _start(pytester: pytest.Pytester, keys: Provisioned, *args: str) -> subprocess.Popen[str]:
     env = dict(os.environ, **keys.env)
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--target", keys.url, "-p", "no:cacheprovider", *args],
+        [
+            *(sys.executable, "-m", "pytest", "--target", keys.url, "-p", "no:cacheprovider"),
+            *REST_ONLY,
+            *args,
+        ],
         cwd=pytester.path,
         env=env,
         stdout=subprocess.PIPE,

@@ -28,9 +28,10 @@ from keyprobe.emulator.keys import KeyRecord
 from keyprobe.emulator.server import EmulatorServer
 from keyprobe.harness.client import BinanceAuth, ServerClock, Wire
 from keyprobe.harness.credentials import Credentials
+from keyprobe.harness.facts import Facts, Options
 from keyprobe.harness.faults import Send
 from keyprobe.harness.orders import Ledger, PlacedOrder
-from keyprobe.harness.run import Facts, Options, RunInfo
+from keyprobe.harness.run import RunInfo
 from keyprobe.harness.targets import resolve_target
 from tests.harness.conftest import SHIPPED_PROFILES, SUITES, Provisioned, provision
 from tests.harness.faulty import Faulty

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from keyprobe.harness.run import Options
+from keyprobe.harness.facts import Options
 from keyprobe.harness.targets import CAPABILITY_SETS
 
 # A conftest that sets this to True arms the plugin for the tests beside it (suites/).
