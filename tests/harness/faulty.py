@@ -41,6 +41,9 @@ class Fault:
     api_key: str | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    # With ``delay``: pass the request on at once and hold only its answer (the exchange acts,
+    # the client hears of it too late), instead of waiting before the request goes on.
+    hold_answer: bool = False
     times: int | None = None
     hits: int = 0
 
@@ -148,7 +151,18 @@ class Faulty:
         fault = self._match(
             scope["method"], scope["path"], None if api_key is None else api_key.decode("latin-1")
         )
-        if fault is not None and fault.delay:
+        if fault is not None and fault.delay and fault.hold_answer:
+            held = fault.delay
+
+            async def late(message: Message) -> None:
+                nonlocal held
+                if held:
+                    await asyncio.sleep(held)
+                    held = 0.0
+                await send(message)
+
+            send = late
+        elif fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.status is not None:
             extra = (
