@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,29 @@ def provision(
         else:
             out.env[prefix + "PRIVATE_KEY"] = creds.private
     return out
+
+
+# REST only: for runs about REST behaviour (faults injected on REST routes, REST's surface,
+# budget and waits). The WebSocket API's own faults, hostile input and limits are tested in
+# tests/emulator/test_ws_*.py, its cells end to end in tests/harness/test_plugin.py.
+REST_ONLY = ("--transport", "rest")
+
+
+def run_rest_suites(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    keys: Provisioned,
+    *args: str,
+    timeout: float,
+) -> tuple[pytest.RunResult, float]:
+    """The copied suites as a subprocess against ``keys.url`` with the keys' secrets in the
+    environment, over REST; the result and how long it took."""
+    keys.apply(monkeypatch)
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess(
+        "--target", keys.url, "-p", "no:cacheprovider", *REST_ONLY, *args, timeout=timeout
+    )
+    return result, time.monotonic() - started
 
 
 @pytest.fixture

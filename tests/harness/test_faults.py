@@ -21,7 +21,7 @@ import pytest
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
 from keyprobe.harness.orders import FAMILY
-from tests.harness.conftest import Provisioned, copy_suites, provision
+from tests.harness.conftest import REST_ONLY, Provisioned, copy_suites, provision, run_rest_suites
 from tests.harness.faulty import Fault, Faulty
 from tests.launch import with_default_sigint
 
@@ -40,7 +40,6 @@ permissions = ["enableReading", "enableSpotAndMarginTrading"]
 ip_whitelist = ["127.0.0.1"]
 """
 PROFILE_NAMES = ("h", "r", "e")
-REST_ONLY = ("--transport", "rest")
 # Every run must end well inside this, whatever the target does.
 RUN_LIMIT_S = 90
 
@@ -51,19 +50,9 @@ def cells(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def run_suites(
-    pytester: pytest.Pytester,
-    monkeypatch: pytest.MonkeyPatch,
-    keys: Provisioned,
-    *args: str,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keys: Provisioned, *args: str
 ) -> tuple[pytest.RunResult, float]:
-    keys.apply(monkeypatch)
-    started = time.monotonic()
-    # REST only: the faults are injected on REST routes (the WebSocket API's own faults and
-    # hostile input are tested in tests/emulator/test_ws_*.py and tests/harness/test_ws_*).
-    result = pytester.runpytest_subprocess(
-        "--target", keys.url, "-p", "no:cacheprovider", *REST_ONLY, *args, timeout=RUN_LIMIT_S
-    )
-    return result, time.monotonic() - started
+    return run_rest_suites(pytester, monkeypatch, keys, *args, timeout=RUN_LIMIT_S)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pytest
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.ratelimit import RateLimits, Window
 from keyprobe.harness.budget import budget_path
-from tests.harness.conftest import Provisioned, copy_suites, provision
+from tests.harness.conftest import REST_ONLY, Provisioned, copy_suites, provision, run_rest_suites
 from tests.harness.test_faults import open_orders
 
 PROFILES = """
@@ -55,20 +55,10 @@ def cells(root: Path, transport: str = "rest") -> dict[tuple[str, str], dict[str
     return {(c["profile"], c["probe"]): c for c in data["cells"] if c["transport"] == transport}
 
 
-REST_ONLY = ("--transport", "rest")
-
-
 def run_suites(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keys: Provisioned, *args: str
 ) -> tuple[pytest.RunResult, float]:
-    keys.apply(monkeypatch)
-    started = time.monotonic()
-    # REST only: these runs are about the REST surface, budget and waits (the WebSocket API's
-    # own surface check and limits are tested in test_ws_transport.py and tests/emulator).
-    result = pytester.runpytest_subprocess(
-        "--target", keys.url, "-p", "no:cacheprovider", *REST_ONLY, *args, timeout=RUN_LIMIT_S
-    )
-    return result, time.monotonic() - started
+    return run_rest_suites(pytester, monkeypatch, keys, *args, timeout=RUN_LIMIT_S)
 
 
 @pytest.fixture

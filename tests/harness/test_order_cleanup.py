@@ -12,7 +12,7 @@ import pytest
 
 from keyprobe.emulator.app import Emulator
 from keyprobe.harness.orders import FAMILY
-from tests.harness.conftest import Provisioned, copy_suites, provision
+from tests.harness.conftest import Provisioned, copy_suites, provision, run_rest_suites
 from tests.harness.faulty import Fault, Faulty
 
 PROFILES = """
@@ -61,12 +61,8 @@ def suites(pytester: pytest.Pytester) -> Path:
 def _run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keys: Provisioned, *args: str
 ) -> pytest.RunResult:
-    keys.apply(monkeypatch)
     monkeypatch.delenv("CI", raising=False)
-    return pytester.runpytest_subprocess(
-        "--target", keys.url, "-p", "no:cacheprovider", "--transport", "rest", *args,
-        timeout=RUN_LIMIT_S,
-    )  # fmt: skip
+    return run_rest_suites(pytester, monkeypatch, keys, *args, timeout=RUN_LIMIT_S)[0]
 
 
 @pytest.mark.slow
