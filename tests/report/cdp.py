@@ -7,8 +7,11 @@ Only what the tests need: navigate, evaluate a script, wait for a condition, scr
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -103,7 +106,10 @@ def browser(width: int = 1366, height: int = 900) -> Iterator[Page]:
     """A headless Chromium with one page of ``width`` × ``height`` CSS pixels."""
     binary = chromium_path()
     assert binary is not None
-    with tempfile.TemporaryDirectory(prefix="keyprobe-cdp-") as profile:
+    # Chromium's helpers (renderer, GPU, crash handler) can still write into the profile for
+    # a moment after the browser is killed: kill the whole process group, and let the profile
+    # folder's removal tolerate a late file.
+    with tempfile.TemporaryDirectory(prefix="keyprobe-cdp-", ignore_cleanup_errors=True) as profile:
         log = Path(profile) / "chromium.log"
         with log.open("wb") as err:
             proc = subprocess.Popen(
@@ -118,6 +124,7 @@ def browser(width: int = 1366, height: int = 900) -> Iterator[Page]:
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
+                start_new_session=True,
             )
         try:
             port = _port(proc, Path(profile), log)
@@ -131,7 +138,8 @@ def browser(width: int = 1366, height: int = 900) -> Iterator[Page]:
                 page.resize(width, height)
                 yield page
         finally:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
