@@ -4,6 +4,7 @@ and keys generated at test time (no key material is committed)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -101,3 +102,32 @@ def served() -> Iterator[EmulatorServer]:
     server.start()
     yield server
     server.stop()
+
+
+# Where ccxt's REST calls for anything but /api go: a closed loopback port (never Binance).
+CCXT_CLOSED = "http://127.0.0.1:9/closed"
+
+
+def ccxt_config(holder: Holder) -> dict[str, Any]:
+    """ccxt's (and ccxt.pro's) binance settings for a spot-only run with ``holder``'s key:
+    no /sapi currency or margin lookups (reference tooling notes)."""
+    return {
+        "apiKey": holder.api_key,
+        "secret": holder.private,  # ccxt takes a PEM here for RSA/Ed25519 keys
+        "options": {
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+            "defaultType": "spot",
+        },
+    }
+
+
+def point_ccxt_at(ex: Any, base_url: str) -> None:
+    """ccxt's /api URLs to the emulator at ``base_url``; every other REST URL to a closed port."""
+    for name, url in list(ex.urls["api"].items()):
+        if isinstance(url, str):
+            local = url.startswith("https://api.binance.com/api")
+            ex.urls["api"][name] = (
+                url.replace("https://api.binance.com", base_url) if local else CCXT_CLOSED
+            )

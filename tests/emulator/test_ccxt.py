@@ -12,11 +12,9 @@ import pytest
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.server import EmulatorServer
-from tests.emulator.conftest import READ, TRADE, make_holder
+from tests.emulator.conftest import READ, TRADE, ccxt_config, make_holder, point_ccxt_at
 
 ccxt = pytest.importorskip("ccxt")
-
-CLOSED = "http://127.0.0.1:9/closed"
 
 
 @pytest.fixture
@@ -27,24 +25,8 @@ def server() -> Iterator[EmulatorServer]:
 
 def _exchange(server: EmulatorServer, key_type: KeyType, permissions: tuple[str, ...]) -> Any:
     holder = make_holder(server.app, key_type, permissions=permissions)
-    ex = ccxt.binance(
-        {
-            "apiKey": holder.api_key,
-            "secret": holder.private,  # ccxt takes a PEM here for RSA/Ed25519 keys
-            "options": {
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "fetchMargins": False,
-                "defaultType": "spot",
-            },
-        }
-    )
-    for name, url in list(ex.urls["api"].items()):
-        if isinstance(url, str):
-            local = url.startswith("https://api.binance.com/api")
-            ex.urls["api"][name] = (
-                url.replace("https://api.binance.com", server.url) if local else CLOSED
-            )
+    ex = ccxt.binance(ccxt_config(holder))
+    point_ccxt_at(ex, server.url)
     return ex
 
 

@@ -16,15 +16,20 @@ import pytest
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.server import EmulatorServer
-from tests.emulator.conftest import READ, TRADE, make_holder
+from tests.emulator.conftest import (
+    CCXT_CLOSED,
+    READ,
+    TRADE,
+    ccxt_config,
+    make_holder,
+    point_ccxt_at,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from binance.exceptions import BinanceAPIException
 
     from binance import AsyncClient, BinanceSocketManager
-
-CLOSED = "http://127.0.0.1:9/closed"
 
 
 @pytest.fixture
@@ -140,28 +145,12 @@ async def _answered(server: EmulatorServer, method: str, timeout: float = 10.0) 
 def _ccxt_pro(server: EmulatorServer, key_type: KeyType) -> Any:
     ccxtpro = pytest.importorskip("ccxt.pro")
     holder = make_holder(server.app, key_type, permissions=(READ, TRADE))
-    ex = ccxtpro.binance(
-        {
-            "apiKey": holder.api_key,
-            "secret": holder.private,
-            "options": {
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "fetchMargins": False,
-                "defaultType": "spot",
-            },
-        }
-    )
-    for name, url in list(ex.urls["api"].items()):
-        if isinstance(url, str):
-            local = url.startswith("https://api.binance.com/api")
-            ex.urls["api"][name] = (
-                url.replace("https://api.binance.com", server.url) if local else CLOSED
-            )
+    ex = ccxtpro.binance(ccxt_config(holder))
+    point_ccxt_at(ex, server.url)
     ws = ex.urls["api"]["ws"]
     for name in list(ws):
         if isinstance(ws[name], str):
-            ws[name] = CLOSED.replace("http", "ws")
+            ws[name] = CCXT_CLOSED.replace("http", "ws")
     ws["ws-api"]["spot"] = server.ws_url
     return ex
 
