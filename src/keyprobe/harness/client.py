@@ -16,6 +16,7 @@ from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import Signer, encode_params
 from keyprobe.binance.timing import wall_ms
 from keyprobe.harness.budget import OutOfBudget, RateBudget, cleanup_left_s
+from keyprobe.harness.order_pace import OrderPace
 from keyprobe.harness.redaction import ExchangeRecord, record_exchange
 
 DEFAULT_TIMEOUT = 10.0
@@ -179,6 +180,9 @@ class Wire:
         # Source address -> (monotonic time, why): the target asked this address to stay away
         # for longer than we wait (a long Retry-After on a 429, a 418 ban).
         self._stopped: dict[str | None, tuple[float, str]] = {}
+        # Paces order placement by the account's X-MBX-ORDER-COUNT-* (order_pace.py); None:
+        # not paced (the facts' first requests place no order).
+        self.order_pace: OrderPace | None = None
 
     def set_budget(self, source: str | None, budget: RateBudget | None) -> None:
         self._budgets[source] = budget
@@ -247,8 +251,15 @@ class Wire:
             return self._failed(
                 request, source, "not sent: stopping (Ctrl-C), cleanup time is up", count=False
             )
+        # ORDERS count per account, shared by every runner: paced by the target's own count.
+        pace = self.order_pace if ep.counts_as_order and api_key is not None else None
         for attempt in (1, 2):
             request = httpx.Request(ep.method, url, headers=headers)
+            if pace is not None and api_key is not None:
+                try:
+                    pace.before_order(api_key, f"{ep.method} {ep.path}")
+                except OutOfBudget as exc:
+                    return self._failed(request, source, str(exc), count=False)
             if budget is not None and weight:
                 try:
                     budget.acquire(weight, f"{ep.method} {ep.path}")
@@ -283,8 +294,20 @@ class Wire:
                     f"{retry_after:g}s, longer than keyprobe waits ({MAX_RETRY_AFTER_S:g}s)",
                 )
                 retry_after = None
+            order_limited = response.status_code == 429 and _binance_code(response) == -1015
+            if pace is not None and api_key is not None:
+                pace.observe(
+                    api_key,
+                    response.headers,
+                    code=-1015 if order_limited else None,
+                    retry_after_s=retry_after,
+                )
             if budget is not None:
-                budget.observe(_int_header(response, self.weight_header), retry_after)
+                # A -1015's Retry-After is the account's (the pace waits for it), not the IP's.
+                budget.observe(
+                    _int_header(response, self.weight_header),
+                    None if order_limited else retry_after,
+                )
             final_request = response.request
             if (
                 response.status_code == 429

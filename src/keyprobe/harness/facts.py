@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from keyprobe.binance.timing import wall_ms
 from keyprobe.harness.budget import RateBudget, budget_path
 from keyprobe.harness.client import ServerClock, Wire
+from keyprobe.harness.order_pace import DEFAULT_ORDER_LIMITS, OrderPace, limits_from_rate_limits
 from keyprobe.harness.order_recipe import MarketError, OrderRecipe, recipe_from
 from keyprobe.harness.surfaces import discover
 from keyprobe.harness.targets import Target, Transport
@@ -37,6 +38,10 @@ class Options:
     timeout: float = 10.0
     # The transports asked for (--transport); empty: every one the target has.
     transports: tuple[str, ...] = ()
+    # --shard K/N (validated, harness/shards.py); None: the whole matrix.
+    shard: str | None = None
+    # --source-address: the local address requests leave from (None: the target's default).
+    source_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -55,6 +60,8 @@ class Facts:
     broken: str | None = None
     # Why the target's WebSocket API cannot be used (its cells are then skipped), or None.
     ws_api_absent: str | None = None
+    # The ORDERS limits by header suffix (``10s``: 50), the target's own once measured.
+    order_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ORDER_LIMITS))
 
 
 def make_wire(
@@ -87,6 +94,7 @@ def set_budgets(wire: Wire, target: Target, clock: ServerClock, facts: Facts) ->
             label=f"{target.label} from {source or 'the default address'}",
         )
         wire.set_budget(source, budget)
+    wire.order_pace = OrderPace(facts.order_limits, now_ms=clock.now_ms)
 
 
 def measure_facts(target: Target, options: Options) -> Facts:
@@ -135,6 +143,9 @@ def measure_facts(target: Target, options: Options) -> Facts:
                 facts.weight_window_ms = num * _UNIT_MS.get(interval, 60_000)
                 facts.weight_header = f"x-mbx-used-weight-{num}{interval[:1]}".lower()
                 facts.weight_limit_source = "the target's exchangeInfo"
+        facts.order_limits = limits_from_rate_limits(info.answer.body.get("rateLimits")) or dict(
+            DEFAULT_ORDER_LIMITS
+        )
         set_budgets(wire, target, clock, facts)
         facts.surfaces = discover(wire, source)
         price = wire.call("tickerPrice", [("symbol", options.symbol)], source=source)

@@ -146,8 +146,45 @@ def resolve_target(
     allow_mainnet: bool = False,
     capabilities: str | None = None,
     egress_address: str | None = None,
+    source_address: str | None = None,
 ) -> Target:
-    """Turn ``--target`` (plus ``--capabilities``, ``--egress-address``) into a Target."""
+    """Turn ``--target`` (plus ``--capabilities``, ``--egress-address``,
+    ``--source-address``) into a Target."""
+    target = _resolve(spec, allow_mainnet, capabilities, egress_address)
+    if source_address is None:
+        return target
+    return with_source(target, source_address, foreign_given=egress_address is not None)
+
+
+def with_source(target: Target, source: str, *, foreign_given: bool = False) -> Target:
+    """Requests leave from ``source`` (``--source-address``): N shard processes on one
+    machine, each from its own loopback address, are N clients to a local target's per-IP
+    limits. The IP probe's foreign address must then be another one."""
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        raise TargetError(f"--source-address {source!r}: not an IP address") from None
+    foreign = target.foreign_address
+    if foreign is not None and ipaddress.ip_address(foreign) == address:
+        if foreign_given:
+            raise TargetError(
+                f"--source-address {source} is the IP probe's foreign address too; give "
+                "--egress-address another one"
+            )
+        # keyprobe chose the default foreign loopback address: it picks one out of the way.
+        foreign = SPARE_FOREIGN_LOOPBACK
+    return replace(target, source_address=str(address), foreign_address=foreign)
+
+
+# The IP probe's foreign address when --source-address takes 127.0.0.2 (the default
+# one) on a local target: shards take 127.0.0.2, .3, ... so the spare comes from the top of
+# the /24. Any loopback address outside the profiles' whitelists would do.
+SPARE_FOREIGN_LOOPBACK = "127.0.0.254"
+
+
+def _resolve(
+    spec: str, allow_mainnet: bool, capabilities: str | None, egress_address: str | None
+) -> Target:
     spec = spec.strip()
     if capabilities is not None and capabilities not in CAPABILITY_SETS:
         raise TargetError(

@@ -38,6 +38,9 @@ def broken_reason(answer: Answer, expected: Outcome) -> str | None:
         )
     if status >= 500:
         return f"the target failed with HTTP {status}"
+    if status == 429 and actual.code == -1015:
+        # ORDERS count per account, across every runner on it: infrastructure, not the key.
+        return "order rate limited (429, -1015): the account's ORDERS limit was reached"
     if status == 429:
         return "rate limited (429) despite the budget"
     if status == 418:

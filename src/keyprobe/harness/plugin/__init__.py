@@ -12,6 +12,7 @@ pytest finds hooks and fixtures as attributes of this module, hence the imports 
 from keyprobe.harness.plugin.checks import (
     keyprobe_check,
     keyprobe_run,
+    pytest_collection_modifyitems,
     pytest_generate_tests,
     pytest_runtest_makereport,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "keyprobe_check",
     "keyprobe_run",
     "pytest_addoption",
+    "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_keyboard_interrupt",

@@ -20,6 +20,7 @@ from keyprobe.harness.plugin.roles import ensure_run
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.run import Run, seeded_faker
+from keyprobe.harness.shards import plan_of
 from keyprobe.harness.sinks import allure
 from keyprobe.harness.sinks.matrix import CELL_PROPERTY, WEIGHT_PROPERTY
 from keyprobe.harness.targets import Transport
@@ -68,6 +69,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 # the controller's scheduler groups them by this id (plugin/scheduling.py).
                 params.append(pytest.param(cell, id=cell.id))
     metafunc.parametrize("probe_cell", params)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard K/N: only this shard's cells run; the others are deselected (harness/shards.py
+    decides, identically in every process, so xdist's workers agree on the collection)."""
+    cells = {id(i): i.callspec.params.get("probe_cell") for i in items if hasattr(i, "callspec")}
+    if not any(isinstance(c, CellRef) for c in cells.values()):
+        return
+    plan = plan_of(ensure_run(config))
+    if plan is None:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        cell = cells.get(id(item))
+        outside = isinstance(cell, CellRef) and (
+            (cell.profile, cell.probe, cell.transport.value) not in plan.cells
+        )
+        (drop if outside else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ run.json, the terminal grid). Registered as one plugin object, ``Controller``.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -24,6 +25,7 @@ from keyprobe.harness.plugin.scheduling import make_scheduler
 from keyprobe.harness.probes import CATALOGUE
 from keyprobe.harness.profiles import KeyKind, ProfilesFileError
 from keyprobe.harness.run import Run, RunError, RunInfo, load_run_profiles, prepare_run
+from keyprobe.harness.shards import plan_of
 from keyprobe.harness.sinks import allure, allure_files, terminal
 from keyprobe.harness.sinks.matrix import CELL_PROPERTY, WEIGHT_PROPERTY, Matrix, proof_line
 from keyprobe.harness.targets import TargetError, resolve_target
@@ -44,6 +46,7 @@ def start_run(config: pytest.Config) -> Run:
             allow_mainnet=options.allow_mainnet,
             capabilities=options.capabilities,
             egress_address=options.egress_address,
+            source_address=options.source_address,
         )
         assert options.seed is not None  # noqa: S101 - options_of always sets it
         info = prepare_run(
@@ -110,7 +113,17 @@ def environment(run: Run) -> dict[str, Any]:
     for name, found in info.facts.surfaces.items():
         entries[f"Surface /{name}"] = found
     entries["Request weight limit"] = _limit_text(info)
+    if info.options.shard is not None:
+        entries["Shard"] = info.options.shard
     return entries
+
+
+def profiles_digest(path: str) -> str | None:
+    """sha256 of the profiles file as read: shards of one run must have read the same one."""
+    try:
+        return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _limit_text(info: RunInfo) -> str:
@@ -135,6 +148,7 @@ class Controller:
         self.results_dir: Path | None = None
         self.cell_weight = 0
         self.weighed_cells = 0
+        self.shard = plan_of(run)
 
     def prepare_results(self, results_dir: str) -> None:
         """Before any worker starts: an empty Allure results folder with the environment."""
@@ -142,8 +156,14 @@ class Controller:
             self.results_dir = Path(results_dir)
             allure.prepare_results_dir(self.results_dir, environment(self.run))
 
+    def declared(self) -> list[str]:
+        """The profiles this run must prove: a shard's own, else every declared one."""
+        if self.shard is not None:
+            return list(self.shard.profiles)
+        return [p.name for p in self.run.profiles]
+
     def proof(self) -> dict[str, Any]:
-        return self.matrix.proof([p.name for p in self.run.profiles])
+        return self.matrix.proof(self.declared())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -163,6 +183,8 @@ class Controller:
             f"keyprobe seed: {info.seed} (reproduce the generated data with --seed {info.seed})",
             f"keyprobe profiles: {info.profiles_path}",
         ]
+        if self.shard is not None:
+            lines.append(self.shard.header())
         if info.facts.broken:
             lines.append(f"keyprobe: TARGET UNAVAILABLE: {info.facts.broken}")
         else:
@@ -240,8 +262,17 @@ class Controller:
             "seed": run.info.seed,
             "run_id": run.run_id,
             "profiles": run.info.profiles_path,
-            # keyprobe gate: a declared profile without a judged cell means nothing was proved.
-            "declared_profiles": [p.name for p in run.profiles],
+            # keyprobe gate: a declared profile without a judged cell means nothing was proved
+            # (a shard declares the profiles it has cells of; keyprobe merge joins them).
+            "declared_profiles": (
+                list(self.shard.profiles)
+                if self.shard is not None
+                else [p.name for p in run.profiles]
+            ),
+            # What keyprobe merge compares: shards of one run agree on all of these.
+            "keyprobe_version": keyprobe.__version__,
+            "profiles_digest": profiles_digest(run.info.profiles_path),
+            "shard": None if self.shard is None else self.shard.to_json(),
             "counts": self.matrix.counts(),
             # What was proved: judged, skipped (reasons grouped), BROKEN, retried.
             "proof": proof,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from keyprobe.harness.facts import Options
+from keyprobe.harness.shards import ShardError, parse_shard
 from keyprobe.harness.targets import CAPABILITY_SETS
 
 # A conftest that sets this to True arms the plugin for the tests beside it (suites/).
@@ -82,6 +83,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="seconds to wait for the target per request (default: 10)",
     )
+    # --- sharding (issue 14) ---
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run shard K of N: a deterministic share of the cells, by profile first (so that "
+        "an account's order cells stay together); merge the shards with `keyprobe merge`",
+    )
+    group.addoption(
+        "--source-address",
+        default=None,
+        metavar="ADDR",
+        help="local address the run's requests leave from (e.g. 127.0.0.3: N shard processes "
+        "on one machine are N clients to a local target's per-IP limits)",
+    )
     parser.addini(
         "keyprobe_profiles",
         "keyprobe: the key profiles file, relative to the rootdir",
@@ -102,6 +118,12 @@ def options_of(config: pytest.Config) -> Options:
     if timeout is not None and timeout <= 0:
         raise pytest.UsageError(f"--probe-timeout {timeout}: must be positive")
     seed = config.getoption("seed")
+    shard = config.getoption("shard")
+    if shard is not None:
+        try:
+            shard = parse_shard(shard).label
+        except ShardError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return Options(
         target=config.getoption("target") or "emulator",
         profiles=profiles,
@@ -115,6 +137,8 @@ def options_of(config: pytest.Config) -> Options:
         egress_address=config.getoption("egress_address"),
         timeout=timeout or 10.0,
         transports=() if (t := config.getoption("transport")) in (None, "both") else (t,),
+        shard=shard,
+        source_address=config.getoption("source_address"),
     )
 
 

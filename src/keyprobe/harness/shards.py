@@ -1,0 +1,159 @@
+"""``--shard K/N``: a deterministic partition of a run's cells over N runners, by profile first.
+
+Cells of one profile share its account's order budget (Binance counts ORDERS per account,
+not per IP), so a profile's cells stay on one shard wherever the shards outnumber no profile
+count; only when there are more shards than profiles is a profile split, and then its
+order-touching cells stay together. Every process computes the same partition from the same
+inputs (the declared profiles, the catalogue, the transports), so xdist workers and the
+controller agree without being told."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from keyprobe.harness.check import has_door
+from keyprobe.harness.probes import BY_NAME, CATALOGUE
+
+if TYPE_CHECKING:
+    from keyprobe.harness.run import Run
+
+# A cell's identity as the suites parametrize it: (profile, probe, transport).
+CellKey = tuple[str, str, str]
+
+_SPEC = re.compile(r"(\d+)/(\d+)")
+
+
+class ShardError(ValueError):
+    """A ``--shard`` value that names no shard."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Shard ``index`` (1-based) of ``count``."""
+
+    index: int
+    count: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def to_json(self) -> dict[str, int]:
+        return {"index": self.index, "count": self.count}
+
+
+def parse_shard(text: str) -> Shard:
+    """``K/N`` with 1 <= K <= N; anything else is a ShardError with one line saying why."""
+    match = _SPEC.fullmatch(text.strip())
+    if match is None:
+        raise ShardError(f"--shard {text!r}: expected K/N, e.g. 1/2 (shard K of N, from 1)")
+    index, count = int(match[1]), int(match[2])
+    if count < 1:
+        raise ShardError(f"--shard {text}: N must be 1 or more")
+    if not 1 <= index <= count:
+        raise ShardError(f"--shard {text}: K must be 1-{count}")
+    return Shard(index, count)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """Cells that go to one shard together."""
+
+    profile_rank: int
+    part: int
+    cells: tuple[CellKey, ...]
+
+
+def _units(
+    cells: Sequence[CellKey], count: int, touches_orders: Callable[[str], bool]
+) -> list[_Unit]:
+    profiles = list(dict.fromkeys(c[0] for c in cells))
+    units = [
+        _Unit(rank, 0, tuple(c for c in cells if c[0] == name))
+        for rank, name in enumerate(profiles)
+    ]
+    # More shards than profiles: split the largest unit, its order cells kept in one piece.
+    while len(units) < count:
+        big = max(units, key=lambda u: (len(u.cells), -u.profile_rank, -u.part))
+        if len(big.cells) < 2:
+            break
+        orders = tuple(c for c in big.cells if touches_orders(c[1]))
+        rest = tuple(c for c in big.cells if not touches_orders(c[1]))
+        if orders and rest:
+            first, second = orders, rest
+        else:
+            half = len(big.cells) // 2
+            first, second = big.cells[:half], big.cells[half:]
+        units.remove(big)
+        units += [
+            _Unit(big.profile_rank, big.part * 2, first),
+            _Unit(big.profile_rank, big.part * 2 + 1, second),
+        ]
+    return sorted(units, key=lambda u: (u.profile_rank, u.part))
+
+
+def partition(
+    cells: Sequence[CellKey], count: int, touches_orders: Callable[[str], bool]
+) -> list[list[CellKey]]:
+    """The cells of each of ``count`` shards (index 0 is shard 1), in the given order.
+
+    Longest-processing-time first: the biggest unit goes to the shard with the fewest cells so
+    far (ties: the lowest shard), which keeps the shards within one unit of each other."""
+    loads = [0] * count
+    owner: dict[CellKey, int] = {}
+    units = _units(cells, count, touches_orders)
+    for unit in sorted(units, key=lambda u: (-len(u.cells), u.profile_rank, u.part)):
+        target = min(range(count), key=lambda i: (loads[i], i))
+        loads[target] += len(unit.cells)
+        for cell in unit.cells:
+            owner[cell] = target
+    out: list[list[CellKey]] = [[] for _ in range(count)]
+    for cell in cells:
+        out[owner[cell]].append(cell)
+    return out
+
+
+def cells_of(
+    shard: Shard, cells: Sequence[CellKey], touches_orders: Callable[[str], bool]
+) -> list[CellKey]:
+    return partition(cells, shard.count, touches_orders)[shard.index - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class ShardPlan:
+    """This run's shard and its cells (of all the run's cells)."""
+
+    shard: Shard
+    cells: frozenset[CellKey]
+    profiles: tuple[str, ...]
+    total: int
+
+    def to_json(self) -> dict[str, int]:
+        return {**self.shard.to_json(), "cells": len(self.cells), "of_cells": self.total}
+
+    def header(self) -> str:
+        return (
+            f"keyprobe shard: {self.shard.label}: {len(self.cells)} of {self.total} cells, "
+            f"profiles {', '.join(self.profiles) or '(none)'}"
+        )
+
+
+def plan_of(run: Run) -> ShardPlan | None:
+    """None for an unsharded run. The same in every process of the run: the cells are those
+    the suites parametrize (every profile x probe x transport with a door)."""
+    if run.info.options.shard is None:
+        return None
+    shard = parse_shard(run.info.options.shard)
+    everything = [
+        (profile.name, probe.name, transport.value)
+        for profile in run.profiles
+        for probe in CATALOGUE
+        for transport in run.transports()
+        if has_door(probe, transport)
+    ]
+    mine = cells_of(shard, everything, lambda name: BY_NAME[name].touches_orders)
+    profiles = tuple(dict.fromkeys(c[0] for c in mine))
+    return ShardPlan(shard, frozenset(mine), profiles, len(everything))
