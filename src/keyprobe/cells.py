@@ -195,8 +195,12 @@ def _outcome(raw: Any, where: str, field: str) -> Outcome | None:
     return Outcome(status, values["code"])
 
 
-def dumps_matrix(cells: Iterable[Cell]) -> str:
-    document = {"schema": SCHEMA, "cells": [c.to_dict() for c in cells]}
+def dumps_matrix(cells: Iterable[Cell], *, shards: int | None = None) -> str:
+    """``shards``: the merged matrix of that many shards (``keyprobe merge``)."""
+    document: dict[str, Any] = {"schema": SCHEMA}
+    if shards is not None:
+        document["shards"] = shards
+    document["cells"] = [c.to_dict() for c in cells]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -211,6 +215,9 @@ def parse_matrix(data: Any, source: str = "matrix.json") -> list[Cell]:
                 "rebuild it with this version's `pytest suites/`"
             )
         raw_cells = data.get("cells")
+        shards = data.get("shards", 1)
+        if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+            raise CellFileError(f"{source}: 'shards' must be a positive integer or absent")
         if not isinstance(raw_cells, list):
             raise CellFileError(f"{source}: 'cells' must be a list")
     else:
@@ -233,6 +240,26 @@ def load_matrix(path: Path) -> list[Cell]:
     except ValueError as exc:
         raise CellFileError(f"{path}: not valid JSON ({exc})") from None
     return parse_matrix(data, str(path))
+
+
+def matrix_shards(path: Path) -> int:
+    """How many shards ``path``'s matrix was merged from (1: one run, not merged)."""
+    load_matrix(path)  # the one place that says what is wrong with the file
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return int(data.get("shards", 1)) if isinstance(data, dict) else 1
+
+
+def load_run_json(path: Path) -> dict[str, Any]:
+    """A run's run.json (written by the suites' controller or ``keyprobe merge``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CellFileError(f"{path} not found: not a finished run of `pytest suites/`") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CellFileError(f"{path}: cannot read it ({exc})") from None
+    if not isinstance(data, dict):
+        raise CellFileError(f"{path}: expected a JSON object")
+    return data
 
 
 def write_atomically(path: Path, text: str) -> None:

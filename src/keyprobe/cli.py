@@ -245,6 +245,31 @@ def _run_gate(args: argparse.Namespace) -> int:
     return result.code
 
 
+def _merge_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "merge",
+        help="join the shards of one run (pytest suites/ --shard K/N) into one reports folder",
+        description="Merge the shards' matrix.json, run.json and allure-results into --into, "
+        "for keyprobe report and keyprobe gate. Refuses (exit 4, one line) shards of "
+        "different runs (target, profiles file, seed, keyprobe version), a missing or "
+        "repeated shard, a cell in two shards.",
+    )
+    p.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="a shard's reports folder")
+    p.add_argument("--into", type=Path, required=True, metavar="DIR", help="the merged folder")
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    from keyprobe.merge import EXIT_REFUSED, MergeError, merge
+
+    try:
+        merged = merge(args.folders, args.into)
+    except MergeError as exc:
+        print(f"keyprobe merge: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"keyprobe merge: {merged.shards} shard(s), {merged.cells} cells -> {merged.into}")
+    return 0
+
+
 def _observe_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "observe",
@@ -334,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _report_parser(sub)
     _gate_parser(sub)
     _observe_parser(sub)
+    _merge_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
@@ -343,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_gate(args)
     if args.command == "observe":
         return _run_observe(args)
+    if args.command == "merge":
+        return _run_merge(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

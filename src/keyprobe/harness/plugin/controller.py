@@ -272,7 +272,14 @@ class Controller:
             # What keyprobe merge compares: shards of one run agree on all of these.
             "keyprobe_version": keyprobe.__version__,
             "profiles_digest": profiles_digest(run.info.profiles_path),
-            "shard": None if self.shard is None else self.shard.to_json(),
+            # keyprobe merge orders the merged cells as one unsharded run would.
+            "shard": None
+            if self.shard is None
+            else {
+                **self.shard.to_json(),
+                "of_profiles": [p.name for p in run.profiles],
+                "probe_order": [p.name for p in CATALOGUE],
+            },
             "counts": self.matrix.counts(),
             # What was proved: judged, skipped (reasons grouped), BROKEN, retried.
             "proof": proof,
