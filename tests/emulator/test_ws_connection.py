@@ -58,7 +58,7 @@ def test_bad_handshake_params_are_http_400_with_json(query: str, code: int) -> N
 def test_microsecond_time_unit_scales_every_timestamp() -> None:
     emu = Emulator()
     holder = make_holder(emu, KeyType.HMAC, (READ, TRADE))
-    with EmulatorServer(emu) as server:
+    with EmulatorServer(emu) as server:  # noqa: SIM117 - the clients need its URL
         with WsClient(server.ws_url) as ms, WsClient(f"{server.ws_url}?timeUnit=MICROSECOND") as us:
             before = now_ms()
             server_us = us.call("time")["result"]["serverTime"]
@@ -136,7 +136,7 @@ def test_withdrawals_and_transfers_push_balance_updates() -> None:
         (READ, "enableWithdrawals", "permitsUniversalTransfer"),
         ip_whitelist=["127.0.0.1"],
     )
-    with EmulatorServer(emu) as server, httpx.Client(base_url=server.url) as rest:
+    with EmulatorServer(emu) as server, httpx.Client(base_url=server.url) as rest:  # noqa: SIM117
         with WsClient(server.ws_url) as ws:
             assert ws.call("userDataStream.subscribe.signature", signed(holder))["status"] == 200
             withdraw = {

@@ -252,57 +252,8 @@ def _auth(fault: Fault) -> Probe:
     )
 
 
-# ----------------------------------------------------------------------------- WebSocket only
-# Probes that exist only on the WebSocket API: several frames on one connection of their own.
-# Their exchanges are harness/ws_scenarios.py, their expectations expectations.ws_only.
-
-WS_ONLY: tuple[Probe, ...] = (
-    Probe(
-        "session_logon",
-        Category.SESSION,
-        "session.logon",
-        _none,
-        "session.logon (only Ed25519 keys may log on)",
-        scenario=Scenario.LOGON,
-    ),
-    Probe(
-        "user_stream_logon",
-        Category.SESSION,
-        "userDataStream.subscribe",
-        _none,
-        "userDataStream.subscribe on a session.logon session",
-        scenario=Scenario.STREAM_LOGON,
-    ),
-    Probe(
-        "user_stream_signature",
-        Category.SESSION,
-        "userDataStream.subscribe.signature",
-        _none,
-        "userDataStream.subscribe.signature (any key type, no permission)",
-        scenario=Scenario.STREAM_SIGNATURE,
-    ),
-    Probe(
-        "user_stream_events",
-        Category.SESSION,
-        "order.place",
-        _none,
-        "the user data stream delivers the events of an order the probe places "
-        "(cancelled in teardown)",
-        changes_state=True,
-        scenario=Scenario.STREAM_EVENTS,
-    ),
-    Probe(
-        "session_revocation",
-        Category.SESSION,
-        "session.logon",
-        _none,
-        "a permission removed mid-session: the id-null 401 frame, the session cleared, "
-        "the open order untouched",
-        changes_state=True,
-        scenario=Scenario.REVOCATION,
-    ),
-)
-
+# The WebSocket-only probes live in their own module (ws_probes.py); it needs Probe above.
+from keyprobe.harness.ws_probes import WS_ONLY  # noqa: E402
 
 CATALOGUE: tuple[Probe, ...] = (
     # -- read
