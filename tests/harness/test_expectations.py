@@ -208,7 +208,14 @@ def test_api_restrictions_read_back_is_diffed() -> None:
 
 def test_order_touching_probes_are_the_ones_that_place_or_cancel() -> None:
     touching = {p.name for p in CATALOGUE if p.touches_orders}
-    assert touching == {"place_order", "cancel_replace", "cancel_own_order", "cancel_open_orders"}
+    assert touching == {
+        "place_order",
+        "cancel_replace",
+        "cancel_own_order",
+        "cancel_open_orders",
+        "user_stream_events",
+        "session_revocation",
+    }
 
 
 def test_a_cell_of_an_absent_surface_is_skipped_with_the_evidence() -> None:

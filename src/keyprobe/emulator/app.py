@@ -290,7 +290,7 @@ class Emulator:
         status, payload = routes.signed(self, endpoint, caller)
         reply = _json_reply(status, payload)
         # The user data stream sees orders whichever transport placed them.
-        self.ws_api.after_rest(endpoint.name, caller.key.account, status, payload)
+        self.ws_api.after_rest(endpoint.name, caller.key.account, status, payload, caller.params)
         if endpoint.counts_as_order and status == 200 and routes.placed_order(endpoint, payload):
             self.limiter.count_order(caller.key.account, now)
             for window, count in self.limiter.order_counts(caller.key.account, now):

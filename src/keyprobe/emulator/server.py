@@ -3,6 +3,7 @@ or in the foreground (``keyprobe emulator``)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -66,6 +67,18 @@ def _config(app: Emulator, log_level: str) -> uvicorn.Config:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, telling WebSocket API clients first when it shuts down (serverShutdown)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        ws_api = getattr(self.config.app, "ws_api", None)
+        if ws_api is not None and ws_api.connections:
+            ws_api.server_shutdown()
+            # Let the event reach the clients before uvicorn closes their connections.
+            await asyncio.sleep(ws_api.settings.shutdown_notice_s)
+        await super().shutdown(sockets=sockets)
+
+
 class EmulatorServer:
     """The emulator on ``host:port`` in a daemon thread. ``start()`` returns the base URL."""
 
@@ -76,7 +89,7 @@ class EmulatorServer:
         self._sock = bind_socket(host, port)
         self.url = url_of(self._sock)
         self.ws_url = ws_api_url_of(self._sock)
-        self._server = uvicorn.Server(_config(app, log_level))
+        self._server = _Server(_config(app, log_level))
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 10.0) -> str:
@@ -110,7 +123,7 @@ class EmulatorServer:
         self.stop()
 
 
-class _AnnouncingServer(uvicorn.Server):
+class _AnnouncingServer(_Server):
     """Runs ``on_started`` once the server accepts requests and its signal handlers are in
     place, so a client that reads the announced URL and stops us at once is handled cleanly."""
 

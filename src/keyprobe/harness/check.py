@@ -17,18 +17,21 @@ from keyprobe.binance.signing import KeyType, Signer
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.cells import Cell, Verdict
 from keyprobe.harness import faults
+from keyprobe.harness.api_management import ApiManagement
 from keyprobe.harness.client import Answer, Sent, Wire
 from keyprobe.harness.credentials import Credentials, MissingSecrets
 from keyprobe.harness.expectations import Expectation, NotExpressible, derive
 from keyprobe.harness.faults import Send
 from keyprobe.harness.order_recipe import OrderRecipe
-from keyprobe.harness.orders import ClientOrderIds, Ledger, PlacedOrder, run_of
+from keyprobe.harness.orders import ClientOrderIds, Ledger, remember, run_of
 from keyprobe.harness.probes import Probe, ProbeContext, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Target, Transport
 from keyprobe.harness.verdicts import judge, retryable
 from keyprobe.harness.ws_client import WsWire
+from keyprobe.harness.ws_scenarios import Conversation
+from keyprobe.harness.ws_scenarios import run as run_conversation
 
 # Before the one retry of a cell broken by infrastructure: a short pause on top of whatever the
 # address's weight budget and a Retry-After make the retry's requests wait anyway.
@@ -46,9 +49,6 @@ class CheckEnv(Protocol):
 
     @property
     def ws_wire(self) -> WsWire: ...
-
-    @property
-    def ws_api_absent(self) -> str | None: ...
 
     @property
     def run_id(self) -> str: ...
@@ -72,6 +72,12 @@ class CheckEnv(Protocol):
     def wrong_signer(self, key_type: KeyType) -> Signer: ...
 
     def credentials(self, profile: Profile) -> Credentials: ...
+
+    # The WebSocket-only revocation probe (the embedded emulator's API Management).
+    @property
+    def api_management(self) -> ApiManagement | None: ...
+
+    def revocation_credentials(self, profile: Profile) -> Credentials | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +148,10 @@ class CheckResult:
 
 def has_door(probe: Probe, transport: Transport) -> bool:
     """Whether ``probe`` exists over ``transport``: the WebSocket API mirrors most /api
-    endpoints (binance/ws_methods.py) and none of /sapi."""
+    endpoints (binance/ws_methods.py) and none of /sapi; WebSocket-only probes (a session,
+    a user data stream) exist over it alone."""
+    if probe.scenario is not None:
+        return transport is Transport.WS_API
     return transport is Transport.REST or probe.endpoint_name in BY_REST
 
 
@@ -191,10 +200,6 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
     if env.broken is not None:
         result.reason = env.broken
         return result
-    if over_ws and env.ws_api_absent is not None:
-        # Measured at the start: the surface is absent, not broken.
-        result.verdict, result.reason = Verdict.SKIPPED, env.ws_api_absent
-        return result
     recipe = env.recipe
     assert recipe is not None  # noqa: S101 - a run without a recipe is marked broken
 
@@ -209,7 +214,7 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         placed = result.record(
             "setup: place the probe's own order", _send(wire, "newOrder", params, as_profile)
         )
-        _remember(ledger, creds, recipe.symbol, [ctx.setup_order_id], placed.answer, profile.name)
+        remember(ledger, creds, recipe.symbol, [ctx.setup_order_id], placed.answer, profile.name)
         if placed.answer.error is not None or (placed.answer.status or 500) >= 500:
             result.reason = f"setup failed: {placed.answer.error or placed.answer.label()}"
             result.retryable = retryable(placed.answer)
@@ -221,6 +226,9 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         if blocked is not None:
             result.verdict, result.reason = Verdict.SKIPPED, blocked
             return result
+
+    if probe.scenario is not None:
+        return _conversation(env, result, creds, ctx, ledger)
 
     params = probe.params(ctx)
     faulty = faults.apply(probe.fault, as_profile, creds.key_type, env)
@@ -238,13 +246,41 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
         )
     if probe.changes_state:
         client_ids = [v for k, v in params if k == "newClientOrderId"]
-        _remember(ledger, creds, recipe.symbol, client_ids, sent.answer, profile.name)
+        remember(ledger, creds, recipe.symbol, client_ids, sent.answer, profile.name)
     result.answer = sent.answer
     judgement = judge(derived, sent.answer, probe, profile)
     result.verdict, result.reason = judgement.verdict, judgement.reason
     result.retryable = judgement.verdict is Verdict.BROKEN and retryable(sent.answer)
     if judgement.verdict is Verdict.LEAK and target.caps.leak_hint:
         result.reason += f"; {target.label}: {target.caps.leak_hint}"
+    return result
+
+
+def _conversation(
+    env: CheckEnv, result: CheckResult, creds: Credentials, ctx: ProbeContext, ledger: Ledger
+) -> CheckResult:
+    """A WebSocket-only probe: its frames on a connection of its own, every one a step."""
+    profile = result.input.profile
+    wire = env.ws_wire.fork()
+    conv = Conversation(
+        profile,
+        result.input.probe,
+        env.target,
+        creds,
+        wire,
+        ctx,
+        ledger,
+        lambda title, record: result.steps.append(Step(title, record)),
+        env.api_management,
+        env.revocation_credentials(profile),
+    )
+    try:
+        done = run_conversation(conv)
+    finally:
+        wire.close()
+    result.expectation, result.answer = done.expectation, done.answer
+    result.verdict, result.reason = done.judgement.verdict, done.judgement.reason
+    result.retryable = done.judgement.verdict is Verdict.BROKEN and retryable(done.answer)
     return result
 
 
@@ -276,25 +312,6 @@ def _send_ws(wire: WsWire, method: str, params: list[tuple[str, str]], send: Sen
         source=send.source,
         timestamp_shift_ms=send.shift_ms,
     )
-
-
-def _remember(
-    ledger: Ledger,
-    creds: Credentials,
-    symbol: str,
-    client_ids: list[str],
-    answer: Answer,
-    account: str,
-) -> None:
-    """Orders the teardown must cancel: accepted ones, and those whose fate is unknown."""
-    if answer.status == 200:
-        confirmed: bool | None = True
-    elif answer.error is not None or (answer.status or 500) >= 500:
-        confirmed = None
-    else:
-        return
-    for client_id in client_ids:
-        ledger.add(PlacedOrder(creds, symbol, client_id, confirmed, account))
 
 
 def _foreign_orders(wire: Wire, send: Send, symbol: str, result: CheckResult) -> str | None:

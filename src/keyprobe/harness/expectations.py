@@ -9,13 +9,32 @@ from dataclasses import dataclass
 
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
 from keyprobe.binance.errors import Family, message
-from keyprobe.binance.outcome import Outcome
+from keyprobe.binance.outcome import OK, Outcome
+from keyprobe.binance.permissions import Permission
+from keyprobe.binance.signing import KeyType
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
-from keyprobe.harness.probes import Probe
+from keyprobe.harness.probes import BY_NAME, Probe, Scenario
 from keyprobe.harness.profiles import KeyKind, Profile
-from keyprobe.harness.surfaces import absent
+from keyprobe.harness.surfaces import Surface, absent
 from keyprobe.harness.targets import Target, Transport
+
+# Only these key types may session.logon: "Only Ed25519 keys are supported for this feature"
+# [DOC binance-ws-api.md §3.1].
+LOGON_KEY_TYPES = frozenset({KeyType.ED25519})
+# [UNC] What session.logon answers any other key type (binance-ws-api.md §3.1, §8 Q1): the
+# refusal is documented, its code is not. The one user report (sieblyio/binance#626) saw "an
+# invalid signature error", so 400 / -1022, the emulator's WsSettings.logon_refused_code too.
+# Chosen here on its own, not read from the emulator: a live target that answers otherwise
+# shows as MISMATCH instead of being believed.
+LOGON_REFUSED = Outcome(400, -1022, message(-1022))
+# [UNC] userDataStream.subscribe on a connection without a logged-on session (§8 Q9): the key
+# is missing, so the WS API's key error 401 / -2015 (the emulator's
+# WsSettings.subscribe_without_logon_code).
+NO_SESSION_CODE = -2015
+# The permission the revocation probe removes mid-session, first one the profile declares; a
+# key with none gets its IP whitelist moved to an address the connection does not come from.
+REVOKE_ORDER = (Permission.SPOT_AND_MARGIN_TRADING, Permission.READING)
 
 # The families with which the auth pipeline refuses a request (reference §5.5 precedence).
 REFUSAL_FAMILIES = frozenset({Family.AUTH, Family.CLOCK})
@@ -62,8 +81,23 @@ def expressible(
     """``surfaces``: what the target was found to serve (``surfaces.discover``); a cell of an
     absent surface is skipped with the evidence, never run into a 404."""
     caps, ep = target.caps, probe.endpoint
-    if transport is Transport.WS_API and probe.endpoint_name not in BY_REST:
+    if probe.scenario is not None and transport is not Transport.WS_API:
+        return NotExpressible(f"{probe.name} exists on the WebSocket API only")
+    if (
+        probe.scenario is None
+        and transport is Transport.WS_API
+        and probe.endpoint_name not in BY_REST
+    ):
         return NotExpressible(f"the WebSocket API has no method for {ep.method} {ep.path}")
+    ws_gone = absent(surfaces or {}).get(Surface.WS_API.value)
+    if transport is Transport.WS_API and ws_gone is not None:
+        # Measured at the start: the surface is absent, not broken.
+        return NotExpressible(ws_gone)
+    if probe.scenario is Scenario.REVOCATION and not caps.api_management:
+        return NotExpressible(
+            f"{target.label}: keyprobe cannot change a key mid-session there (the embedded "
+            "emulator's API Management only)"
+        )
     gone = absent(surfaces or {}).get(ep.api.value)
     if gone is not None:
         return NotExpressible(f"{target.label}: /{ep.api.value} is not served there ({gone})")
@@ -99,7 +133,86 @@ def derive(
     override = profile.expect.get(probe.name)
     if override is not None:
         return Expectation(override, is_refusal(override), "set in the profiles file", True)
+    if probe.scenario is not None:
+        return ws_only(profile, probe.scenario, target)
     return _derived(profile, probe, target, transport)
+
+
+# ----------------------------------------------------------------------------- WebSocket only
+
+
+def _key_refused(profile: Profile, target: Target) -> Expectation | None:
+    """A key that no signed WS method accepts: malformed, unknown, or not from this address."""
+    if profile.kind is KeyKind.MALFORMED:
+        return _refused(401, -2014, "the API key is malformed")
+    if profile.kind is KeyKind.UNKNOWN:
+        return _rejected_key("the target does not know this key")
+    source = target.source_address
+    if source is not None and not profile.allows_address(source):
+        return _rejected_key(
+            f"the key is bound to {', '.join(profile.ip_whitelist or ())}, not {source}"
+        )
+    return None
+
+
+def logon(profile: Profile, target: Target) -> Expectation:
+    """What ``session.logon`` with this key answers (it needs no permission)."""
+    refused = _key_refused(profile, target)
+    if refused is not None:
+        return refused
+    if profile.key_type not in LOGON_KEY_TYPES:
+        why = f"only Ed25519 keys may log on, not {profile.key_type.value} ([UNC] code)"
+        return Expectation(LOGON_REFUSED, True, why)
+    return Expectation(OK, False, "an Ed25519 key may log on")
+
+
+def subscribe_signature(profile: Profile, target: Target) -> Expectation:
+    """``userDataStream.subscribe.signature``: USER_STREAM needs a valid key, no permission."""
+    refused = _key_refused(profile, target)
+    if refused is not None:
+        return refused
+    return Expectation(OK, False, "USER_STREAM: any valid key, no permission needed")
+
+
+def subscribe_on_session(profile: Profile, target: Target) -> Expectation:
+    """``userDataStream.subscribe`` after this key's ``session.logon``."""
+    if logon(profile, target).refusal:
+        code = NO_SESSION_CODE
+        why = "session.logon was refused, so there is no session to subscribe with ([UNC] code)"
+        return _rejected_key(why) if code == -2015 else _refused(401, code, why)
+    return Expectation(OK, False, "a logged-on key may subscribe (USER_STREAM, no permission)")
+
+
+def place_order_ws(profile: Profile, target: Target) -> Expectation:
+    """``order.place`` with this key, as the place_order probe expects it over WS."""
+    return _derived(profile, BY_NAME["place_order"], target, Transport.WS_API)
+
+
+def revoked_lever(profile: Profile) -> Permission | None:
+    """What the revocation probe takes away: a declared permission, or (None) the IP."""
+    return next((p for p in REVOKE_ORDER if profile.has(p)), None)
+
+
+def ws_only(profile: Profile, scenario: Scenario, target: Target) -> Expectation:
+    """The decisive answer of a WebSocket-only probe: its first step expected to be refused,
+    else its last step (every step's own expectation is one of the functions above)."""
+    if scenario is Scenario.LOGON:
+        return logon(profile, target)
+    if scenario is Scenario.STREAM_LOGON:
+        return subscribe_on_session(profile, target)
+    if scenario is Scenario.STREAM_SIGNATURE:
+        return subscribe_signature(profile, target)
+    if scenario is Scenario.STREAM_EVENTS:
+        for step in (subscribe_signature(profile, target), place_order_ws(profile, target)):
+            if step.refusal:
+                return step
+        return Expectation(OK, False, "may trade: the order is accepted, its events delivered")
+    logged_on = logon(profile, target)
+    if logged_on.refusal:
+        return logged_on
+    lever = revoked_lever(profile)
+    taken = lever.value if lever is not None else "the connection's address from the whitelist"
+    return _rejected_key(f"{taken} removed mid-session: the id-null frame ends the session")
 
 
 def _derived(profile: Profile, probe: Probe, target: Target, transport: Transport) -> Expectation:

@@ -11,9 +11,8 @@ from keyprobe.harness.budget import RateBudget, budget_path
 from keyprobe.harness.client import ServerClock, Wire
 from keyprobe.harness.order_pace import DEFAULT_ORDER_LIMITS, OrderPace, limits_from_rate_limits
 from keyprobe.harness.order_recipe import MarketError, OrderRecipe, recipe_from
-from keyprobe.harness.surfaces import discover
+from keyprobe.harness.surfaces import Asking, Surface, discover
 from keyprobe.harness.targets import Target, Transport
-from keyprobe.harness.ws_client import ws_api_absent
 
 _UNIT_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 # A GET /api/v3/time slower than this does not tell the server's time well enough (the
@@ -58,8 +57,6 @@ class Facts:
     # The request weight measuring these facts cost.
     weight_spent: int = 0
     broken: str | None = None
-    # Why the target's WebSocket API cannot be used (its cells are then skipped), or None.
-    ws_api_absent: str | None = None
     # The ORDERS limits by header suffix (``10s``: 50), the target's own once measured.
     order_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ORDER_LIMITS))
 
@@ -147,7 +144,10 @@ def measure_facts(target: Target, options: Options) -> Facts:
             DEFAULT_ORDER_LIMITS
         )
         set_budgets(wire, target, clock, facts)
-        facts.surfaces = discover(wire, source)
+        # The WebSocket API is asked for only when its transport runs (--transport).
+        ws_unused = bool(options.transports) and Transport.WS_API.value not in options.transports
+        asking = Asking(wire, target, clock, min(options.timeout, 5.0))
+        facts.surfaces = discover(asking, skip=frozenset({Surface.WS_API} if ws_unused else ()))
         price = wire.call("tickerPrice", [("symbol", options.symbol)], source=source)
         price_body = price.answer.body
         if price.answer.status != 200 or not isinstance(price_body, dict):
@@ -165,10 +165,6 @@ def measure_facts(target: Target, options: Options) -> Facts:
         except (MarketError, ArithmeticError, ValueError) as exc:
             facts.broken = f"{target.label}: cannot build a safe order: {exc}"
             return facts
-        if not options.transports or Transport.WS_API.value in options.transports:
-            facts.ws_api_absent = ws_api_absent(
-                target, clock, min(options.timeout, 5.0), wire.budget
-            )
     except Exception as exc:  # whatever the target did, the run reports it, never crashes
         facts.broken = f"{target.label}: {type(exc).__name__}: {exc}"
     finally:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from keyprobe.harness.client import Wire
+from keyprobe.harness.client import Answer, Wire
 from keyprobe.harness.credentials import Credentials
 
 log = logging.getLogger("keyprobe.orders")
@@ -104,6 +104,25 @@ class Ledger:
                     self.left_accounts.append(order.account or "?")
         self.orders.clear()
         return left
+
+
+def remember(
+    ledger: Ledger,
+    creds: Credentials,
+    symbol: str,
+    client_ids: list[str],
+    answer: Answer,
+    account: str,
+) -> None:
+    """Orders the teardown must cancel: accepted ones, and those whose fate is unknown."""
+    if answer.status == 200:
+        confirmed: bool | None = True
+    elif answer.error is not None or (answer.status or 500) >= 500:
+        confirmed = None
+    else:
+        return
+    for client_id in client_ids:
+        ledger.add(PlacedOrder(creds, symbol, client_id, confirmed, account))
 
 
 @dataclass(slots=True)

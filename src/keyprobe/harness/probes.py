@@ -16,6 +16,7 @@ from keyprobe.binance.endpoints import Endpoint, endpoint
 from keyprobe.binance.errors import message
 from keyprobe.binance.outcome import OK, Outcome
 from keyprobe.binance.permissions import Permission
+from keyprobe.binance.ws_methods import method as ws_method
 from keyprobe.cells import Verdict
 from keyprobe.harness.faults import FAULTS, Fault
 from keyprobe.harness.order_recipe import OrderRecipe
@@ -27,6 +28,8 @@ class Category(StrEnum):
     CANCEL = "cancel"
     FORBIDDEN = "forbidden"
     AUTH = "auth"
+    # WebSocket-only: what a key can do on a logged-on session and its user data stream.
+    SESSION = "session"
 
 
 CATEGORY_HELP: dict[Category, str] = {
@@ -35,6 +38,9 @@ CATEGORY_HELP: dict[Category, str] = {
     Category.CANCEL: "cancel probes: own order, a non-existent order, all open orders",
     Category.FORBIDDEN: "forbidden-action probes: withdraw, transfer, margin, apiRestrictions",
     Category.AUTH: "auth probes: key header, unknown key, signature, clock, source address",
+    Category.SESSION: (
+        "session probes (WebSocket API only): session.logon, user data stream, revocation"
+    ),
 }
 
 
@@ -44,6 +50,23 @@ class Setup(StrEnum):
     NONE = "none"
     # Place a resting LIMIT_MAKER order with the probe's own key (it is cancelled in teardown).
     OWN_ORDER = "own_order"
+
+
+class Scenario(StrEnum):
+    """A WebSocket-only probe's exchange: several frames on one connection of its own
+    (harness/ws_scenarios.py runs them; expectations.py derives what each should get)."""
+
+    # session.logon: Ed25519 keys only.
+    LOGON = "logon"
+    # session.logon, then userDataStream.subscribe on that session.
+    STREAM_LOGON = "stream_logon"
+    # userDataStream.subscribe.signature (any key type).
+    STREAM_SIGNATURE = "stream_signature"
+    # Subscribe, place an order, and find its executionReport and outboundAccountPosition.
+    STREAM_EVENTS = "stream_events"
+    # Log on, place an order, remove a permission through API Management: the next request
+    # gets the id-null 401 frame, the session is cleared, the order is still open.
+    REVOCATION = "revocation"
 
 
 def known(code: int, variant: int = 0, status: int = 400) -> Outcome:
@@ -89,9 +112,13 @@ class Probe:
     # Cancels every open order of the account on the symbol: refused on a shared account.
     cancels_all: bool = False
     inspect: Inspector | None = field(default=None, compare=False)
+    # A WebSocket-only probe: ``endpoint_name`` is then its decisive WS method.
+    scenario: Scenario | None = None
 
     @property
     def endpoint(self) -> Endpoint:
+        if self.scenario is not None:
+            return ws_method(self.endpoint_name).endpoint
         return endpoint(self.endpoint_name)
 
     @property
@@ -100,7 +127,10 @@ class Probe:
         return (
             self.setup is Setup.OWN_ORDER
             or self.cancels_all
-            or (self.changes_state and self.category in (Category.ORDER, Category.CANCEL))
+            or (
+                self.changes_state
+                and self.category in (Category.ORDER, Category.CANCEL, Category.SESSION)
+            )
         )
 
     @property
@@ -222,6 +252,9 @@ def _auth(fault: Fault) -> Probe:
     )
 
 
+# The WebSocket-only probes live in their own module (ws_probes.py); it needs Probe above.
+from keyprobe.harness.ws_probes import WS_ONLY  # noqa: E402
+
 CATALOGUE: tuple[Probe, ...] = (
     # -- read
     Probe("account", Category.READ, "account", _account, "GET /api/v3/account"),
@@ -336,6 +369,8 @@ CATALOGUE: tuple[Probe, ...] = (
     ),
     # -- auth: one per deliberate fault, in the order of keyprobe.harness.faults
     *(_auth(fault) for fault in FAULTS),
+    # -- session: the WebSocket-only probes (WS_ONLY, above)
+    *WS_ONLY,
 )
 
 BY_NAME: dict[str, Probe] = {p.name: p for p in CATALOGUE}

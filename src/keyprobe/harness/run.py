@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from keyprobe.binance.signing import (
     generate_key_material,
     load_signer,
 )
+from keyprobe.harness.api_management import ApiManagement
 from keyprobe.harness.client import ServerClock, Wire
 from keyprobe.harness.credentials import (
     BadSecrets,
@@ -29,6 +30,7 @@ from keyprobe.harness.credentials import (
     from_env,
     generate,
 )
+from keyprobe.harness.expectations import LOGON_KEY_TYPES
 from keyprobe.harness.facts import Facts, Options, make_wire, measure_facts
 from keyprobe.harness.faults import DEFAULT_RECV_WINDOW_MS
 from keyprobe.harness.order_recipe import OrderRecipe
@@ -51,8 +53,11 @@ class RunInfo(MaskedRepr):
     profiles_path: str
     options: Options
     facts: Facts
-    # Key material made for this run (emulator keys; unknown and malformed keys everywhere).
+    # Key material made for this run (emulator keys; unknown and malformed keys everywhere;
+    # on the embedded emulator also each revocation probe's own key, ``NAME/revocation``).
     generated: dict[str, Credentials] = field(default_factory=dict)
+    # The embedded emulator's API Management token (a secret, like the keys), or None.
+    control_token: str | None = None
 
     def __repr__(self) -> str:
         return f"RunInfo(run_id={self.run_id!r}, target={self.target.name!r}, seed={self.seed})"
@@ -73,6 +78,7 @@ class RunInfo(MaskedRepr):
                 name: {"api_key": c.api_key, "key_type": c.key_type.value, "private": c.private}
                 for name, c in self.generated.items()
             },
+            "control_token": self.control_token,
         }
 
     @classmethod
@@ -94,6 +100,7 @@ class RunInfo(MaskedRepr):
                 name: Credentials(g["api_key"], KeyType(g["key_type"]), g["private"])
                 for name, g in data["generated"].items()
             },
+            control_token=data["control_token"],
         )
 
 
@@ -131,6 +138,8 @@ class Run:
         self.controller_weight = 0
         for creds in info.generated.values():
             REDACTOR.add(*creds.secrets())
+        if info.control_token is not None:
+            REDACTOR.add(info.control_token)
 
     @property
     def target(self) -> Target:
@@ -182,17 +191,26 @@ class Run:
             )
         return self._ws_wire
 
-    @property
-    def ws_api_absent(self) -> str | None:
-        target = self.info.target
-        if target.ws_api_url is None:
-            return f"{target.label}: keyprobe knows no WebSocket API there"
-        return self.info.facts.ws_api_absent
-
     def transports(self) -> list[Transport]:
         """The transports this run's cells go over: those asked for (all by default)."""
         asked = self.info.options.transports
         return [t for t in Transport if not asked or t.value in asked]
+
+    @property
+    def api_management(self) -> ApiManagement | None:
+        """The target's API Management (the embedded emulator's), or None."""
+        token, target = self.info.control_token, self.info.target
+        if token is None or target.base_url is None:
+            return None
+        return ApiManagement(
+            target.base_url, token, target.source_address, self.info.options.timeout
+        )
+
+    def revocation_credentials(self, profile: Profile) -> Credentials | None:
+        """The key made for ``profile``'s revocation probe alone (same type, permissions and
+        IP policy, its own account), so that taking a permission away mid-run affects no
+        other cell, under xdist neither. None: no such key (not the embedded emulator)."""
+        return self.info.generated.get(revocation_name(profile.name))
 
     def credentials(self, profile: Profile) -> Credentials:
         """Raises MissingSecrets (skip the cell) or BadSecrets."""
@@ -225,8 +243,26 @@ def load_run_profiles(path: str) -> list[Profile]:
 
 
 # A callable that starts the embedded emulator, registers (profile, key material) pairs and
-# returns its base URL. It lives in the plugin: the harness does not import the emulator.
-StartEmulator = Callable[[list[tuple[Profile, Credentials, KeyMaterial]]], str]
+# returns its base URL and its API Management token. It lives in the plugin: the harness does
+# not import the emulator.
+StartEmulator = Callable[[list[tuple[Profile, Credentials, KeyMaterial]]], tuple[str, str]]
+
+
+def revocation_name(profile: str) -> str:
+    """The name of a profile's revocation key ("/" never occurs in a profile name)."""
+    return f"{profile}/revocation"
+
+
+def _revocation_twins(profiles: list[Profile]) -> list[tuple[Profile, Credentials, KeyMaterial]]:
+    """A key per profile that can log on (a registered Ed25519 key): the revocation probe
+    takes a permission from it mid-session, and no other cell uses it."""
+    twins = []
+    for profile in profiles:
+        if profile.kind is KeyKind.REGISTERED and profile.key_type in LOGON_KEY_TYPES:
+            twin = replace(profile, name=revocation_name(profile.name))
+            creds, material = generate(twin)
+            twins.append((twin, creds, material))
+    return twins
 
 
 def prepare_run(
@@ -258,10 +294,19 @@ def prepare_run(
             raise RunError(f"{options.profiles}: {exc}") from None
     if missing and (options.require_all_profiles or options.ci):
         raise RunError(missing_secrets_line(options, missing))
+    control_token = None
     if target.embedded:
         assert start_emulator is not None  # noqa: S101 - the plugin always passes it
-        target = target.with_url(start_emulator(to_register))
-    info = RunInfo(run_id, seed, target, options.profiles, options, Facts(), generated)
+        twins = _revocation_twins(profiles) if target.caps.api_management else []
+        for twin, creds, material in twins:
+            generated[twin.name] = creds
+            REDACTOR.add(*creds.secrets(), material.private)
+        url, control_token = start_emulator(to_register + twins)
+        REDACTOR.add(control_token)
+        target = target.with_url(url)
+    info = RunInfo(
+        run_id, seed, target, options.profiles, options, Facts(), generated, control_token
+    )
     info.facts = measure_facts(target, options)
     return info
 

@@ -1,7 +1,7 @@
 """Surface discovery: what a target actually serves, asked at the start of every run instead
 of believed from its name. A cell whose surface is absent is skipped with the evidence, never
-BROKEN. Each surface is one ``Discovery``; the WebSocket API is added as another entry (its
-``ask`` opens the socket and sends ``ping``)."""
+BROKEN. Each surface is one ``Discovery``: /sapi is asked over REST, the WebSocket API by
+opening the socket and sending ``ping``."""
 
 from __future__ import annotations
 
@@ -9,21 +9,34 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from keyprobe.harness.client import Wire
+from keyprobe.harness.client import ServerClock, Wire
+from keyprobe.harness.targets import Target
+from keyprobe.harness.ws_client import ws_api_absent
 
 
 class Surface(StrEnum):
     API = "api"  # the /api/v3 REST surface (always asked for: without it nothing runs)
     SAPI = "sapi"  # the /sapi REST surface (wallet, margin, key restrictions)
+    WS_API = "ws-api"  # the Spot WebSocket API (/ws-api/v3): asked when its transport is
+
+
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """What a discovery may use: the run's REST client, the target and the server clock."""
+
+    wire: Wire
+    target: Target
+    clock: ServerClock
+    timeout: float
 
 
 # (served, evidence): evidence is what the target answered, for the header and skip reasons.
-Asker = Callable[[Wire, str | None], tuple[bool, str]]
+Asker = Callable[[Asking], tuple[bool, str]]
 
 
-def _ask_sapi(wire: Wire, source: str | None) -> tuple[bool, str]:
+def _ask_sapi(asking: Asking) -> tuple[bool, str]:
     asked = "GET /sapi/v1/system/status"
-    answer = wire.call("systemStatus", source=source).answer
+    answer = asking.wire.call("systemStatus", source=asking.target.source_address).answer
     if answer.error is not None:
         # No answer at all says nothing about the surface: let the cells find out (and
         # report BROKEN with their own reasons) rather than hide them as skipped.
@@ -35,21 +48,37 @@ def _ask_sapi(wire: Wire, source: str | None) -> tuple[bool, str]:
     return True, f"{asked} answered {answer.label()}"
 
 
+def _ask_ws_api(asking: Asking) -> tuple[bool, str]:
+    # Unlike /sapi, a WebSocket API that does not answer is absent: its cells are skipped with
+    # why (a URL target's guessed /ws-api/v3 may simply not exist).
+    target = asking.target
+    why = ws_api_absent(target, asking.clock, asking.timeout, asking.wire.budget)
+    if why is None:
+        return True, f"ping over {target.ws_api_url} answered 200"
+    return False, why
+
+
 @dataclass(frozen=True, slots=True)
 class Discovery:
     surface: Surface
     ask: Asker
 
 
-DISCOVERIES: tuple[Discovery, ...] = (Discovery(Surface.SAPI, _ask_sapi),)
+DISCOVERIES: tuple[Discovery, ...] = (
+    Discovery(Surface.SAPI, _ask_sapi),
+    Discovery(Surface.WS_API, _ask_ws_api),
+)
 
 
-def discover(wire: Wire, source: str | None) -> dict[str, str]:
+def discover(asking: Asking, *, skip: frozenset[Surface] = frozenset()) -> dict[str, str]:
     """Surface name -> "served: EVIDENCE" or "absent: EVIDENCE" (the /api surface is served
-    when this is called: the run's facts were read from it)."""
+    when this is called: the run's facts were read from it). ``skip``: surfaces the run does
+    not use (the WebSocket API under ``--transport rest``), not asked and not listed."""
     found = {Surface.API.value: "served: GET /api/v3/time and exchangeInfo answered"}
     for discovery in DISCOVERIES:
-        served, evidence = discovery.ask(wire, source)
+        if discovery.surface in skip:
+            continue
+        served, evidence = discovery.ask(asking)
         found[discovery.surface.value] = f"{'served' if served else 'absent'}: {evidence}"
     return found
 

@@ -43,9 +43,16 @@ class Capabilities:
     # Added to a LEAK's reason on this target: where to look when a key does more than its
     # profile declares (keys can lack permissions everywhere; that is measured, never assumed).
     leak_hint: str = ""
+    # keyprobe may change a key while it is in use (revoke a permission mid-session), through
+    # the target's API Management: only the embedded emulator, whose token the run holds.
+    api_management: bool = False
 
 
 EMULATOR_CAPS = Capabilities(True, True, True, True, "the whole matrix, nothing real")
+# The embedded emulator: all of that, plus keys changed at run time (revocation probes).
+EMBEDDED_CAPS = replace(
+    EMULATOR_CAPS, note="the whole matrix and revocation, nothing real", api_management=True
+)
 TESTNET_CAPS = Capabilities(
     ip_whitelist=False,
     sapi=False,
@@ -199,7 +206,7 @@ def _resolve(
         if capabilities not in (None, "emulator"):
             raise TargetError("--capabilities applies to URL targets only")
         # Linux routes all of 127.0.0.0/8 to loopback: 127.0.0.2 is a second client address.
-        return Target("emulator", None, EMULATOR_CAPS, True, "127.0.0.1", "127.0.0.2")
+        return Target("emulator", None, EMBEDDED_CAPS, True, "127.0.0.1", "127.0.0.2")
     if spec in NAMED:
         if capabilities is not None:
             raise TargetError("--capabilities applies to URL targets only")

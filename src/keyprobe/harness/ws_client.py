@@ -105,6 +105,18 @@ class WsWire:
         self._connections.clear()
         self._open.close()
 
+    def fork(self) -> WsWire:
+        """Another wire to the same target with connections of its own (same clock and
+        budgets): for a conversation whose session or subscriptions no other check may share.
+        Close it when done."""
+        return WsWire(
+            self.url,
+            self.clock,
+            recv_window=self.recv_window,
+            timeout=self.timeout,
+            budget=self._budget,
+        )
+
     def disconnect(self, source: str | None) -> None:
         conn = self._connections.pop(source, None)
         if conn is not None:
@@ -119,9 +131,12 @@ class WsWire:
         signer: Signer | None = None,
         source: str | None = None,
         timestamp_shift_ms: int = 0,
+        session: bool = False,
     ) -> Sent:
         """Send ``name`` with ``params``, signed as ``api_key`` when the method is signed;
-        ``api_key=None`` leaves ``apiKey`` out (the WS form of a missing key header)."""
+        ``api_key=None`` leaves ``apiKey`` out (the WS form of a missing key header).
+        ``session``: acting as the connection's logged-on key, a signed method carries only
+        ``timestamp`` (and ``recvWindow``), no ``apiKey`` or ``signature`` (reference §3.1)."""
         ws = method(name)
         unsigned: dict[str, str] = dict(params)
         budget = self._budget(source)
@@ -135,21 +150,57 @@ class WsWire:
             conn = self._connection(source)
             # Signed only now, after any wait for the budget or the connection: a timestamp
             # taken before a wait could miss the recvWindow.
-            sent = self._signed(ws, unsigned, api_key, signer, timestamp_shift_ms)
+            sent = self._signed(ws, unsigned, api_key, signer, timestamp_shift_ms, session)
             answer = self._exchange(conn, name, sent, source)
             if timestamp_shift_ms == 0 and _code(answer) == -1021 and self._resync(conn, source):
                 # Our clock drifted from the server's since the run started: once, as REST.
-                sent = self._signed(ws, unsigned, api_key, signer, timestamp_shift_ms)
+                sent = self._signed(ws, unsigned, api_key, signer, timestamp_shift_ms, session)
                 answer = self._exchange(conn, name, sent, source)
         except OutOfBudget as exc:
             # Stopping (Ctrl-C): a request that would wait for the budget is not sent.
-            return self._sent(ws, sent, source, None, str(exc), started)
-        except (OSError, WebSocketException, TimeoutError) as exc:
+            return self._sent(ws.name, sent, source, None, str(exc), started)
+        except (OSError, WebSocketException, TimeoutError, ValueError) as exc:
             # A broken connection is not reused: the next call connects again.
             self.disconnect(source)
-            why = f"{self.url}: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
-            return self._sent(ws, sent, source, None, why, started)
-        return self._sent(ws, sent, source, answer, None, started)
+            return self._sent(ws.name, sent, source, None, self._why(exc), started)
+        return self._sent(ws.name, sent, source, answer, None, started)
+
+    def _why(self, exc: BaseException) -> str:
+        return f"{self.url}: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
+
+    def wait_for(
+        self, source: str | None, wanted: Callable[[Any], bool], timeout: float
+    ) -> tuple[Any, str | None]:
+        """The first frame the server pushed on ``source``'s connection (already kept, or
+        arriving within ``timeout`` s) that is ``wanted``: (frame, None), or (None, why not).
+        Frames are kept redacted; a wanted frame is consumed."""
+        kept = self.pushed.setdefault(source, [])
+        conn = self._connections.get(source)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for i in range(seen, len(kept)):
+                if wanted(kept[i]):
+                    return kept.pop(i), None
+            seen = len(kept)
+            left = deadline - time.monotonic()
+            if conn is None:
+                return None, "no connection"
+            if left <= 0:
+                return None, f"not pushed within {timeout:g}s"
+            try:
+                frame = json.loads(conn.recv(timeout=left))
+            except TimeoutError:
+                return None, f"not pushed within {timeout:g}s"
+            except (OSError, WebSocketException, ValueError) as exc:
+                self.disconnect(source)
+                return None, self._why(exc)
+            kept.append(REDACTOR.obj(frame))
+
+    def received(self, what: str, frame: Any, source: str | None, waited_s: float) -> Sent:
+        """A frame the server pushed (answering no request of ours) as a ``Sent``: its
+        redacted record (path ``what``) and its ``Answer``."""
+        return self._sent(what, {}, source, frame, None, time.monotonic() - waited_s)
 
     def _signed(
         self,
@@ -158,16 +209,18 @@ class WsWire:
         api_key: str | None,
         signer: Signer | None,
         shift_ms: int,
+        session: bool = False,
     ) -> dict[str, str]:
-        if not ws.signed or signer is None:
+        if not ws.signed or (signer is None and not session):
             return dict(params)
         out = dict(params)
-        if api_key is not None:
+        if api_key is not None and not session:
             out["apiKey"] = api_key
         out["timestamp"] = str(self.clock.now_ms() + shift_ms)
         if self.recv_window is not None:
             out["recvWindow"] = str(self.recv_window)
-        out["signature"] = signer.sign(ws_payload(out).encode())
+        if signer is not None and not session:
+            out["signature"] = signer.sign(ws_payload(out).encode())
         return out
 
     def _exchange(
@@ -204,7 +257,7 @@ class WsWire:
 
     def _sent(
         self,
-        ws: WsMethod,
+        path: str,
         params: dict[str, str],
         source: str | None,
         frame: Any,
@@ -221,7 +274,7 @@ class WsWire:
             body = REDACTOR.obj(frame.get("error", frame.get("result")))
         record = ExchangeRecord(
             method="WS",
-            path=ws.name,
+            path=path,
             params=shown,
             source_address=source,
             sent_api_key="apiKey" in params,

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 # Params every method takes besides its own (they never count as unread).
 RETURN_RATE_LIMITS = "returnRateLimits"
+# "Only Ed25519 keys are supported" for session.logon [DOC reference §3.1]; the code other
+# types get is WsSettings.logon_refused_code.
+LOGON_KEY_TYPES = frozenset({KeyType.ED25519})
 
 
 def authenticate(
@@ -62,7 +65,7 @@ def authenticate(
     if explicit and "signature" not in params:
         raise errors.mandatory_missing("signature")
     check_timestamp(params["timestamp"], P.recv_window_ms(params.get("recvWindow")), now)
-    if method.name == "session.logon" and key.key_type is not KeyType.ED25519:
+    if method.name == "session.logon" and key.key_type not in LOGON_KEY_TYPES:
         raise errors.error(api.settings.logon_refused_code)
     if explicit and not ws_signing.verify(
         key.verifier, req.params, req.booleans, params["signature"], api.settings.signature

@@ -93,8 +93,23 @@ class WsSettings:
 
     # --- weights and limits [DOC] -------------------------------------------------------------
     connection_weight: int = 2
+    # "300 connection attempts per 5 minutes per IP" [DOC D-WS L387-391]. What an attempt past
+    # it gets is [UNC]: HTTP 429 with a JSON body, code -1003 (handshake.too_many_connections).
+    max_connection_attempts: int = 300
+    connection_window_s: float = 300.0
     max_active_subscriptions: int = 1_000
     max_lifetime_subscriptions: int = 65_535
+
+    # --- the connection URL (reference §1.1, D-SBE) -----------------------------------------
+    # responseFormat=sbe: the emulator answers JSON only, like an exchange where SBE is not
+    # enabled, "the response will be HTTP 400" [DOC]; the body's code is [UNC]: -1155
+    # SBE_DISABLED "SBE is not enabled." from the error catalogue.
+    sbe_refused_code: int = -1155
+
+    # --- server shutdown (reference §1.2) ----------------------------------------------------
+    # The serverShutdown event goes to every connection this long before they are closed
+    # [DOC: the event exists; how long before the close is UNC].
+    shutdown_notice_s: float = 0.1
 
     # --- event order on the connection that placed an order (reference §8 Q11) ---------------
     # [UNC]: the response first, then executionReport(s), then outboundAccountPosition.

@@ -28,6 +28,9 @@ log = logging.getLogger("keyprobe.emulator.wsapi")
 
 # The REST endpoint names whose success changes orders or balances.
 ORDER_OPERATIONS = frozenset({"newOrder", "cancelOrder", "cancelOpenOrders", "cancelReplace"})
+# Those that move funds in or out of the spot wallet: balanceUpdate [DOC D-UDS "deposits,
+# withdrawals, transfers"]. The engine has no order lists, so it never makes listStatus.
+BALANCE_OPERATIONS = frozenset({"withdraw", "universalTransfer"})
 
 
 class Subscriber(Protocol):
@@ -93,6 +96,26 @@ class StreamHub:
             return
         for sub in list(self._by_account.get(account, ())):
             for event in events:
+                sub.connection.push_event(sub.subscription_id, event)
+
+    def balance_changed(self, operation: str, account: str, params: dict[str, str]) -> None:
+        """A withdrawal or a transfer succeeded for ``account``: balanceUpdate (the delta),
+        then outboundAccountPosition of that asset, to each of its subscriptions."""
+        if operation == "withdraw":
+            asset = params.get("coin", "")
+        elif params.get("type", "").startswith("MAIN_"):
+            asset = params.get("asset", "")  # out of the spot wallet
+        else:
+            return  # between other wallets: the spot wallet did not change
+        try:
+            delta = -Decimal(params.get("amount", ""))
+        except ArithmeticError:
+            return
+        now = self.now_ms()
+        update: Event = {"e": "balanceUpdate", "E": now, "a": asset, "d": f"{delta:.8f}", "T": now}
+        position = self._position_of(account, [asset], now)
+        for sub in list(self._by_account.get(account, ())):
+            for event in (update, position):
                 sub.connection.push_event(sub.subscription_id, event)
 
     def _events(self, operation: str, account: str, status: int, payload: Any) -> list[Event]:
@@ -208,13 +231,16 @@ class StreamHub:
         return event
 
     def _position(self, account: str, symbols: list[str], now: int) -> Event:
-        holdings = self.exchange.holdings(account)
         assets: list[str] = []
         for symbol in symbols:
             spec = self.exchange.spec(symbol)
             for asset in (spec.base_asset, spec.quote_asset):
                 if asset not in assets:
                     assets.append(asset)
+        return self._position_of(account, assets, now)
+
+    def _position_of(self, account: str, assets: list[str], now: int) -> Event:
+        holdings = self.exchange.holdings(account)
         balances = []
         for asset in assets:
             free, locked = holdings.get(asset, (0, 0))

@@ -15,9 +15,10 @@ EMBEDDED_WEIGHT_PER_MINUTE = 1_000_000
 
 def embedded_emulator(config: pytest.Config) -> StartEmulator:
     """A function that starts the emulator on 127.0.0.1 (any free port) with the run's
-    generated keys registered, stops it when the session ends, and returns its base URL."""
+    generated keys registered, stops it when the session ends, and returns its base URL and
+    its API Management token (held in memory only)."""
 
-    def start(keys: list[tuple[Profile, Credentials, KeyMaterial]]) -> str:
+    def start(keys: list[tuple[Profile, Credentials, KeyMaterial]]) -> tuple[str, str]:
         from keyprobe.emulator.app import Emulator
         from keyprobe.emulator.keys import KeyRecord
         from keyprobe.emulator.ratelimit import RateLimits, Window
@@ -45,6 +46,6 @@ def embedded_emulator(config: pytest.Config) -> StartEmulator:
         server = EmulatorServer(emulator, host="127.0.0.1", port=0)
         url = server.start()
         config.add_cleanup(server.stop)
-        return url
+        return url, emulator.admin_token
 
     return start
