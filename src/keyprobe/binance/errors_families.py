@@ -8,6 +8,14 @@ from __future__ import annotations
 FamilyErrorRow = tuple[int, str, int, str, tuple[str, ...]]
 
 FAMILY_ERRORS: tuple[FamilyErrorRow, ...] = (
+    # Futures order/test checks filters: a too-small notional (§1.3, observed live).
+    (
+        -4164,
+        "MIN_NOTIONAL",
+        400,
+        "business",
+        ("Order's notional must be no smaller than 5 (unless you choose reduce only).",),
+    ),
     # Margin: borrow-repay REPAY with nothing borrowed (§2 M3, §7 "SAPI margin").
     (-3015, "REPAY_EXCEEDS_BORROW", 400, "business", ("Repay amount exceeds borrow amount.",)),
     # Sub-accounts (§4, §7): the master calling a sub-only endpoint (observed), and the other
