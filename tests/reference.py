@@ -126,6 +126,27 @@ ANSWERS.update(
     }
 )
 
+# The families beyond spot (``shared/reference/binance-permissions-beyond-spot.md``, BEYOND):
+# its §7 table, statuses "400" as it gives them (L335, L340-342).
+BEYOND_ANSWERS: dict[tuple[int, int], tuple[str, ...]] = {
+    # L335 (observed live on fapi order/test).
+    (400, -4164): ("Order's notional must be no smaller than 5 (unless you choose reduce only).",),
+    (400, -3015): ("Repay amount exceeds borrow amount.",),  # L340, L192
+    # L341 (observed: a master on a sub-only endpoint); L234 the emulator's default for the
+    # other direction, "exact text UNC".
+    (400, -12022): (
+        "This endpoint is allowed to request from sub account only",
+        "This endpoint is allowed to request from master account only",
+    ),
+    (400, -8012): ("Sub-account function is not enabled.",),  # L342
+}
+ANSWERS.update(BEYOND_ANSWERS)
+# L331: /fapi's -2015 text 2022-25, "none" (no period, 69 bytes: L69).
+ANSWERS[(401, -2015)] = (
+    "Invalid API-key, IP, or permissions for action.",
+    "Invalid API-key, IP, or permissions for action",
+)
+
 # Codes whose messages are a family: keyprobe's catalogue may keep a subset of them.
 FAMILY_CODES = frozenset({-1013, -2010, -2011, -2021})
 

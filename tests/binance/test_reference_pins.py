@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from keyprobe.binance.endpoints import BY_ROUTE, ENDPOINTS
+from keyprobe.binance.endpoints import ALL_ENDPOINTS, BY_ROUTE, ENDPOINTS
 from keyprobe.binance.errors import CATALOGUE
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
@@ -84,24 +84,14 @@ REFERENCE: dict[tuple[str, str], tuple[str, int, tuple[str, ...]]] = {
 # Weighed per account (UID), not against the IP's budget: AUTH L190 "900 (UID)", BEYOND L238.
 UID_WEIGHED = {("POST", "/sapi/v1/capital/withdraw/apply"), ("POST", "/sapi/v1/asset/transfer")}
 
-# keyprobe still treats a margin read as needing enableMargin; the reference says Reading
-# (BEYOND L182). Tracked by issue 13 ("reads need Reading (fix the current model)"). Strict:
-# the day the model is fixed this xfail turns into a failure and must be removed.
-MARGIN_READ = pytest.mark.xfail(
-    strict=True, reason="issue 13: margin reads need only Reading (BEYOND L182)"
-)
 
-
-def _routes(keep: object = None, *, permission: bool = False) -> list[object]:
-    """The reference's routes as test parameters (``keep`` filters by the reference row);
-    ``permission``: the test checks the required permission (margin reads are xfail)."""
+def _routes(keep: object = None) -> list[object]:
+    """The reference's routes as test parameters (``keep`` filters by the reference row)."""
     out: list[object] = []
     for route, row in REFERENCE.items():
         if keep is not None and not keep(row):  # type: ignore[operator]
             continue
-        margin = route == ("GET", "/sapi/v1/margin/account")
-        marks = [MARGIN_READ] if permission and margin else []
-        out.append(pytest.param(route, id=f"{route[0]} {route[1]}", marks=marks))
+        out.append(pytest.param(route, id=f"{route[0]} {route[1]}"))
     return out
 
 
@@ -121,7 +111,7 @@ def test_security_and_weight_are_the_reference(route: tuple[str, str]) -> None:
     assert ep.ip_weight is (route not in UID_WEIGHED)
 
 
-@pytest.mark.parametrize("route", _routes(permission=True))
+@pytest.mark.parametrize("route", _routes())
 def test_required_permissions_are_the_reference(route: tuple[str, str]) -> None:
     assert tuple(p.value for p in BY_ROUTE[route].permissions) == REFERENCE[route][2]
 
@@ -268,7 +258,7 @@ def test_the_emulator_charges_the_reference_weight(
     assert _used_weight(r) == expected, r.text
 
 
-@pytest.mark.parametrize("route", _routes(lambda row: row[2], permission=True))
+@pytest.mark.parametrize("route", _routes(lambda row: row[2]))
 def test_a_key_lacking_the_reference_permission_is_refused(
     client: httpx.Client, emu: Emulator, route: tuple[str, str]
 ) -> None:
@@ -317,14 +307,7 @@ PLAIN_PROBES = [
 
 @pytest.mark.parametrize(
     "probe",
-    [
-        pytest.param(
-            p,
-            id=p.name,
-            marks=[MARGIN_READ] if p.endpoint.path == "/sapi/v1/margin/account" else [],
-        )
-        for p in PLAIN_PROBES
-    ],
+    [pytest.param(p, id=p.name) for p in PLAIN_PROBES],
 )
 def test_the_harness_expects_what_the_reference_permissions_say(probe: Probe) -> None:
     """A profile declaring exactly the reference's permissions for the probe's endpoint is
@@ -338,3 +321,39 @@ def test_the_harness_expects_what_the_reference_permissions_say(probe: Probe) ->
         others = frozenset(Permission(f) for f in EVERY_FLAG if f not in permissions)
         refused = derive(Profile("p", KeyType.HMAC, others), probe, target)
         assert isinstance(refused, Expectation) and refused.refusal, refused
+
+
+# ----------------------------------------------------------------------------- beyond spot
+
+FUTURES = "enableFutures"
+# (method, path) -> (security type, weight, permissions, weighed per IP). BEYOND L63 (account
+# v2/v3 USER_DATA weight 5), L138 (accountConfig USER_DATA w5); L131-141 order/test and the
+# cancel are TRADE, "[INF] -2015/401 like spot" without enableFutures (L126) — their weight is
+# not in the reference: spot's 1 (AUTH L173-175) [INF]. Reads need Reading (L86-88, default of
+# the unsettled question). Margin: cancel TRADE w10 (OAS "Margin Account Cancel Order (TRADE)
+# Weight(IP): 10") under Spot & Margin Trading (L170-171); borrow-repay "(MARGIN)", weight
+# 1500 (L173-174) per UID (OAS "Weight(UID)") under enableMargin (L175-180). The sub-account
+# list: OAS "Query Sub-account List (For Master Account)", "Weight(IP): 1", a read [INF].
+FAMILY_REFERENCE: dict[tuple[str, str], tuple[str, int, tuple[str, ...], bool]] = {
+    ("GET", "/fapi/v1/accountConfig"): ("USER_DATA", 5, (READ,), True),
+    ("GET", "/fapi/v2/account"): ("USER_DATA", 5, (READ,), True),
+    ("GET", "/fapi/v3/account"): ("USER_DATA", 5, (READ,), True),
+    ("POST", "/fapi/v1/order/test"): ("TRADE", 1, (FUTURES,), True),
+    ("DELETE", "/fapi/v1/order"): ("TRADE", 1, (FUTURES,), True),
+    ("DELETE", "/sapi/v1/margin/order"): ("TRADE", 10, (TRADE,), True),
+    ("POST", "/sapi/v1/margin/borrow-repay"): ("MARGIN", 1500, (MARGIN,), False),
+    ("GET", "/sapi/v1/sub-account/list"): ("USER_DATA", 1, (READ,), True),
+}
+
+
+def test_the_family_routes_are_exactly_the_reference() -> None:
+    extra = {(e.method, e.path) for e in ALL_ENDPOINTS} - set(REFERENCE)
+    assert extra == set(FAMILY_REFERENCE)
+
+
+@pytest.mark.parametrize("route", list(FAMILY_REFERENCE), ids=" ".join)
+def test_family_security_weight_and_permissions_are_the_reference(route: tuple[str, str]) -> None:
+    security, weight, permissions, per_ip = FAMILY_REFERENCE[route]
+    ep = BY_ROUTE[route]
+    assert (ep.security.value, ep.weight({}), ep.ip_weight) == (security, weight, per_ip)
+    assert tuple(p.value for p in ep.permissions) == permissions

@@ -37,7 +37,14 @@ def test_unknown_key_on_sapi_is_2008(client: httpx.Client, emu: Emulator) -> Non
     [
         ("POST", "/sapi/v1/capital/withdraw/apply", WITHDRAW, "enableWithdrawals"),
         ("POST", "/sapi/v1/asset/transfer", TRANSFER, "permitsUniversalTransfer"),
-        ("GET", "/sapi/v1/margin/account", {}, "enableMargin"),
+        # Borrow/repay is enableMargin's (BEYOND §2 L173-176); REPAY of nothing borrowed is a
+        # business answer, so the flag's holder is told -3015, never 401.
+        (
+            "POST",
+            "/sapi/v1/margin/borrow-repay",
+            {"asset": "USDT", "isIsolated": "FALSE", "amount": "1", "type": "BORROW"},
+            "enableMargin",
+        ),
     ],
 )
 def test_each_forbidden_action_is_gated_by_its_flag(
@@ -53,6 +60,16 @@ def test_each_forbidden_action_is_gated_by_its_flag(
     with_flag = make_holder(emu, KeyType.ED25519, permissions=(READ, flag))
     r = call(client, method, path, with_flag, params)
     assert r.status_code == 200, r.text
+
+
+def test_a_margin_read_needs_reading_only(client: httpx.Client, emu: Emulator) -> None:
+    """BEYOND L182: margin reads "need only Reading"; enableMargin is borrow/repay/transfer."""
+    reader = make_holder(emu, KeyType.ED25519, permissions=(READ,))
+    r = call(client, "GET", "/sapi/v1/margin/account", reader)
+    assert r.status_code == 200 and r.json()["created"] is True, r.text
+    margin_only = make_holder(emu, KeyType.ED25519, permissions=("enableMargin",))
+    r = call(client, "GET", "/sapi/v1/margin/account", margin_only)
+    assert_error(r, 401, -1002, UNAUTHORIZED)
 
 
 def test_withdraw_answers_an_id(client: httpx.Client, emu: Emulator) -> None:

@@ -3,32 +3,32 @@ permission each endpoint needs (reference §2; Binance's OpenAPI spec for the pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import replace
 
+from keyprobe.binance.endpoint_model import Api, Endpoint, Security, Weigher
+from keyprobe.binance.endpoint_model import fixed as _fixed
+from keyprobe.binance.endpoint_model import public as _public
+from keyprobe.binance.endpoint_model import signed as _signed
+from keyprobe.binance.endpoints_families import FAMILY_ENDPOINTS
 from keyprobe.binance.params import Kind, Param
 from keyprobe.binance.permissions import Permission
 
-
-class Security(StrEnum):
-    NONE = "NONE"
-    USER_DATA = "USER_DATA"
-    TRADE = "TRADE"
-
-
-class Api(StrEnum):
-    """The path family: SAPI authenticates differently from /api (reference §2.3)."""
-
-    API = "api"
-    SAPI = "sapi"
-
-
-Weigher = Callable[[Mapping[str, str]], int]
-
-
-def _fixed(weight: int) -> Weigher:
-    return lambda _params: weight
+__all__ = [
+    "ALL_ENDPOINTS",
+    "BY_NAME",
+    "BY_ROUTE",
+    "ENDPOINTS",
+    "PATHS",
+    "REMOVED_PATHS",
+    "Api",
+    "Endpoint",
+    "Security",
+    "Weigher",
+    "endpoint",
+    "permission_denied_code",
+    "unknown_key_code",
+]
 
 
 def _depth_weight(params: Mapping[str, str]) -> int:
@@ -60,52 +60,6 @@ def _my_trades_weight(params: Mapping[str, str]) -> int:
 def _order_test_weight(params: Mapping[str, str]) -> int:
     return 20 if params.get("computeCommissionRates", "").lower() == "true" else 1
 
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One route of the Binance Spot REST surface."""
-
-    name: str
-    method: str
-    path: str
-    security: Security
-    weigher: Weigher
-    params: tuple[Param, ...] = ()
-    permissions: tuple[Permission, ...] = ()
-    # Successful order placement/cancel requests weigh 0 since 2026-03-27 (reference §6).
-    free_when_successful: bool = False
-    counts_as_order: bool = False
-    # SAPI wallet endpoints are weighed per account (UID), not against the IP's budget.
-    ip_weight: bool = True
-    signed_params: tuple[Param, ...] = field(default=(), repr=False)
-
-    @property
-    def api(self) -> Api:
-        return Api.SAPI if self.path.startswith("/sapi/") else Api.API
-
-    @property
-    def signed(self) -> bool:
-        return self.security is not Security.NONE
-
-    def weight(self, params: Mapping[str, str]) -> int:
-        return self.weigher(params)
-
-    def param(self, name: str) -> Param | None:
-        for p in self.all_params:
-            if p.name == name:
-                return p
-        return None
-
-    @property
-    def all_params(self) -> tuple[Param, ...]:
-        return self.params + self.signed_params
-
-
-_SIGNED = (
-    Param("recvWindow", Kind.RECV_WINDOW),
-    Param("timestamp", Kind.LONG, required=True),
-    Param("signature", Kind.STRING, required=True),
-)
 
 _SYMBOL = Param("symbol", Kind.SYMBOL, required=True)
 _OPT_SYMBOL = Param("symbol", Kind.SYMBOL)
@@ -139,35 +93,6 @@ _TIME_RANGE = (
 
 _READ = (Permission.READING,)
 _TRADE = (Permission.SPOT_AND_MARGIN_TRADING,)
-
-
-def _public(name: str, path: str, weigher: Weigher, *params: Param) -> Endpoint:
-    return Endpoint(name, "GET", path, Security.NONE, weigher, params)
-
-
-def _signed(
-    name: str,
-    method: str,
-    path: str,
-    security: Security,
-    weigher: Weigher,
-    params: tuple[Param, ...],
-    permissions: tuple[Permission, ...],
-    *,
-    order: bool = False,
-) -> Endpoint:
-    return Endpoint(
-        name,
-        method,
-        path,
-        security,
-        weigher,
-        params,
-        permissions,
-        free_when_successful=order,
-        counts_as_order=order and method == "POST",
-        signed_params=_SIGNED,
-    )
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -355,7 +280,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Security.USER_DATA,
         _fixed(10),
         (),
-        (Permission.MARGIN,),
+        # A read: Reading is enough; enableMargin governs borrow, repay and transfer
+        # (beyond-spot reference §2, observed 2026-07).
+        _READ,
     ),
     replace(
         _signed(
@@ -377,9 +304,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 
-BY_ROUTE: dict[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ENDPOINTS}
-BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
-PATHS: frozenset[str] = frozenset(e.path for e in ENDPOINTS)
+# ENDPOINTS is the Spot and SAPI surface of Binance's Spot OpenAPI spec (what the fuzzing
+# covers); the families beyond spot (futures, margin orders, sub-accounts) join the lookups.
+ALL_ENDPOINTS: tuple[Endpoint, ...] = ENDPOINTS + FAMILY_ENDPOINTS
+BY_ROUTE: dict[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ALL_ENDPOINTS}
+BY_NAME: dict[str, Endpoint] = {e.name: e for e in ALL_ENDPOINTS}
+PATHS: frozenset[str] = frozenset(e.path for e in ALL_ENDPOINTS)
 
 # Removed by Binance (testnet 2026-02-04, prod 2026-02-20); they now answer like any unknown path.
 REMOVED_PATHS: frozenset[str] = frozenset({"/api/v3/userDataStream", "/api/v1/userDataStream"})
@@ -397,4 +327,6 @@ def unknown_key_code(ep: Endpoint) -> int:
 
 
 def permission_denied_code(ep: Endpoint) -> int:
+    if ep.denied_code is not None:
+        return ep.denied_code
     return -1002 if ep.api is Api.SAPI else -2015

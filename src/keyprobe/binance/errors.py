@@ -1,13 +1,14 @@
-"""Binance's error catalogue: every code the emulator emits or the harness expects, with its
-exact message template(s), the HTTP status it travels with (reference §5.3/§5.4) and its
-family. ``binance/outcome.py`` holds ``Outcome``, the one ``(status, code, message)`` type
-both sides speak, which asks this catalogue for a code's family."""
+"""Binance's error catalogue: every code the emulator emits or the harness expects, its exact
+message template(s), HTTP status (reference §5.3/§5.4) and family (beyond spot: errors_families).
+``binance/outcome.py``'s ``Outcome``, the ``(status, code, message)`` both sides speak, asks it."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+
+from keyprobe.binance.errors_families import FAMILY_ERRORS
 
 
 class Family(StrEnum):
@@ -233,6 +234,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
             401,
             F.AUTH,
             "Invalid API-key, IP, or permissions for action.",
+            "Invalid API-key, IP, or permissions for action",  # /fapi 2022-25 (beyond §1.2)
         ),
         _spec(
             -2021,
@@ -281,6 +283,8 @@ CATALOGUE: dict[int, ErrorSpec] = {
         ),
     )
 }
+
+CATALOGUE.update({r[0]: _spec(r[0], r[1], r[2], Family(r[3]), *r[4]) for r in FAMILY_ERRORS})
 
 
 def error(code: int, variant: int = 0, *args: object) -> BinanceError:

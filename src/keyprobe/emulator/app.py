@@ -20,13 +20,16 @@ from typing import Any
 import orjson
 
 from keyprobe.binance import errors
-from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Endpoint, Security
+from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Api, Endpoint, Security
 from keyprobe.binance.errors import BinanceError
 from keyprobe.emulator import control, routes
 from keyprobe.emulator import params as P
 from keyprobe.emulator.auth import authenticate
 from keyprobe.emulator.clock import Clock
 from keyprobe.emulator.exchange import Exchange
+from keyprobe.emulator.families import Families
+from keyprobe.emulator.families.state import FUTURES_JSON_TYPE
+from keyprobe.emulator.families_settings import FamiliesSettings
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
 from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
 from keyprobe.emulator.symbols import Seed
@@ -116,10 +119,16 @@ class Emulator:
         latency_ms: float = 0.0,
         ws_settings: WsSettings | None = None,
         admin_token: str | None = None,
+        families: FamiliesSettings | None = None,
     ) -> None:
         self.flavor = Flavor(flavor)
         self.clock: Clock = clock or Clock()
-        self.keys = KeyRegistry()
+        settings = families or FamiliesSettings()
+        self.keys = KeyRegistry(
+            now_ms=self.clock.now_ms, trading_authority_ms=settings.trading_authority_ms
+        )
+        # Futures, margin orders, sub-accounts (emulator/families/), with their settings.
+        self.families = Families(settings, self.keys)
         for record in keys:
             self.keys.register(record)
         self.limiter: RateLimiter = RateLimiter(limits or RateLimits())
@@ -141,6 +150,7 @@ class Emulator:
         """The testnet's monthly reset: orders and trades wiped, balances refilled, keys kept."""
         self.exchange.reset()
         self.limiter.reset()
+        self.families.reset()
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -252,10 +262,14 @@ class Emulator:
             exc.retry_after = self.limiter.retry_after_s(window, now)
             return self._with_weight(_error_reply(exc), client_ip, now)
 
+        futures = endpoint.api is Api.FAPI
         try:
             reply = self._serve(endpoint, raw, parsed, api_key, client_ip, now)
         except BinanceError as exc:
-            reply = _error_reply(exc)
+            reply = _error_reply(self.families.futures_error(exc, client_ip) if futures else exc)
+        if futures:
+            reply.headers = [(k, FUTURES_JSON_TYPE if k == b"content-type" else v)
+                             for k, v in reply.headers]  # fmt: skip
         if endpoint.free_when_successful and reply.status == 200:
             self.limiter.refund(client_ip, weight, now)
         return self._with_weight(reply, client_ip, now)
@@ -281,7 +295,11 @@ class Emulator:
             P.validate(endpoint, params)
             status, payload = routes.public(self, endpoint, params)
             return _json_reply(status, payload)
-        caller = authenticate(endpoint, raw, parsed, api_key, client_ip, self.keys, now)
+        caller = authenticate(
+            endpoint, raw, parsed, api_key, client_ip, self.keys, now,
+            self.families.denied_code(endpoint),
+        )  # fmt: skip
+        self.families.gate(endpoint, caller.key, now)
         if endpoint.name == "newOrder":
             # cancelReplace decides itself (orderRateLimitExceededMode may still cancel).
             limit_error = self.limiter.order_limit_error(caller.key.account, now)

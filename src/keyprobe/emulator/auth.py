@@ -83,9 +83,11 @@ def authenticate(
     client_ip: str,
     keys: KeyRegistry,
     now_ms: int,
+    denied_code: int | None = None,
 ) -> Caller:
     """Run every check a SIGNED endpoint makes before its business logic; raise the first
-    failure as Binance reports it."""
+    failure as Binance reports it. ``denied_code``: the permission refusal, where the app's
+    settings choose it (margin orders)."""
     sapi = endpoint.api is Api.SAPI
     key = check_key(api_key, client_ip, keys, unknown_key_code(endpoint))
 
@@ -102,5 +104,7 @@ def authenticate(
     if signature is None or not key.verifier.verify(payload, signature):
         raise errors.invalid_signature()
 
-    check_permissions(key, endpoint.permissions, now_ms, permission_denied_code(endpoint))
+    if denied_code is None:
+        denied_code = permission_denied_code(endpoint)
+    check_permissions(key, endpoint.permissions, now_ms, denied_code)
     return Caller(key, params)

@@ -6,10 +6,15 @@ Under ``/_keyprobe/keys/<apiKey>`` (a path no Binance client uses), from loopbac
 the token written beside the demo credentials (``admin-token``) in ``X-Keyprobe-Token``:
 
 * ``GET``    → ``{"type", "permissions", "ipWhitelist", "account"}``
-* ``PATCH``  JSON ``{"permissions": [...], "ipWhitelist": [...] | null}`` (either) → new state
+* ``PATCH``  JSON ``{"permissions": [...], "ipWhitelist": [...] | null,
+  "tradingAuthorityExpirationTime": ms | null}`` (any of them) → new state; enableFutures is
+  refused for a key created before the futures account (beyond-spot reference §1.4)
 * ``DELETE`` → ``{}``
 
-REST answers follow from the next request; open orders are untouched."""
+REST answers follow from the next request; open orders are untouched. With the 30-day rule on
+(``families_settings.trading_authority_ms``) an edit that activates Spot & Margin Trading on an
+unrestricted key starts its period, and an IP whitelist ends it; an explicit
+``tradingAuthorityExpirationTime`` is applied last."""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ PREFIX = "/_keyprobe/keys/"
 TOKEN_HEADER = b"x-keyprobe-token"
 
 Result = tuple[int, dict[str, Any]]
+_EDITABLE = frozenset({"permissions", "ipWhitelist", "tradingAuthorityExpirationTime"})
 
 
 def _state(record: KeyRecord) -> dict[str, Any]:
@@ -36,6 +42,8 @@ def _state(record: KeyRecord) -> dict[str, Any]:
         if record.ip_whitelist is None
         else [str(net) for net in record.ip_whitelist],
         "account": record.account,
+        "master": record.master,
+        "tradingAuthorityExpirationTime": record.trading_expires_ms,
     }
 
 
@@ -77,13 +85,16 @@ def handle(
         change = json.loads(body or b"{}")
     except ValueError:
         return 400, {"error": "the body must be JSON"}
-    if not isinstance(change, dict) or set(change) - {"permissions", "ipWhitelist"}:
-        return 400, {"error": "expected an object with 'permissions' and/or 'ipWhitelist'"}
+    if not isinstance(change, dict) or set(change) - _EDITABLE:
+        return 400, {"error": f"expected an object with any of {sorted(_EDITABLE)}"}
     updated = record
     if "permissions" in change:
         names = change["permissions"]
         if not isinstance(names, list) or not all(n in PERMISSION_NAMES for n in names):
             return 400, {"error": f"permissions must be a list of {list(PERMISSION_NAMES)}"}
+        if Permission.FUTURES.value in names and record.created_before_futures_account:
+            return 400, {"error": "enableFutures cannot be enabled on a key created before the "
+                         "futures account"}  # fmt: skip
         updated = replace(updated, permissions=frozenset(Permission(n) for n in names))
     if "ipWhitelist" in change:
         entries = change["ipWhitelist"]
@@ -96,5 +107,11 @@ def handle(
         except ValueError as exc:
             return 400, {"error": str(exc)}
         updated = replace(updated, ip_whitelist=whitelist)
-    keys.register(updated)
-    return 200, _state(updated)
+    expires = change.get("tradingAuthorityExpirationTime", -1)
+    if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)):
+        return 400, {"error": "tradingAuthorityExpirationTime must be null or epoch ms"}
+    keys.register(updated, previous=record)
+    if "tradingAuthorityExpirationTime" in change:
+        edited = keys.get(api_key) or updated
+        keys.register(replace(edited, trading_expires_ms=expires))
+    return 200, _state(keys.get(api_key) or updated)

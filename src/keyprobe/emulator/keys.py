@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,12 @@ class KeyRecord(MaskedRepr):
     # "Spot & Margin Trading" switches itself off at this time (Binance's 30-day rule), if set.
     trading_expires_ms: int | None = None
     label: str = ""
+    # The account's master account, if it is a sub-account (beyond-spot reference §4).
+    master: str | None = None
+    # Key states that refuse the futures API whatever the key's flags say (§1.2, §1.4): a key
+    # created before the futures account was opened, an account on Portfolio Margin.
+    created_before_futures_account: bool = False
+    portfolio_margin: bool = False
 
     @classmethod
     def create(
@@ -99,13 +105,42 @@ class KeyRegistry(MaskedRepr):
     """API keys by their ``X-MBX-APIKEY`` value. Registration is allowed while serving."""
 
     _keys: dict[str, KeyRecord] = field(default_factory=dict)
+    # The server clock: stamps a key's createTime when it is registered without one.
+    now_ms: Callable[[], int] | None = None
+    # The 30-day rule (families_settings.trading_authority_ms): None = off.
+    trading_authority_ms: int | None = None
 
     def __repr__(self) -> str:
         # The dict's keys are the API keys themselves: show the (masked) records only.
         return f"KeyRegistry({list(self._keys.values())!r})"
 
-    def register(self, record: KeyRecord) -> None:
-        self._keys[record.api_key] = record
+    def register(self, record: KeyRecord, previous: KeyRecord | None = None) -> None:
+        """Add ``record``, or replace ``previous`` with it (an edit in API Management)."""
+        self._keys[record.api_key] = self._stamped(record, previous)
+
+    def _stamped(self, record: KeyRecord, previous: KeyRecord | None) -> KeyRecord:
+        now = self.now_ms() if self.now_ms is not None else None
+        if now is not None and record.create_time_ms == 0:
+            record = replace(record, create_time_ms=now)
+        period = self.trading_authority_ms
+        if period is None:
+            return record
+        # Binance's 30-day rule: without an IP whitelist, Spot & Margin Trading is valid for
+        # the period from its activation; whitelisted keys never expire; an existing key is
+        # affected from its next edit.
+        if Permission.SPOT_AND_MARGIN_TRADING not in record.permissions or record.ip_whitelist:
+            return replace(record, trading_expires_ms=None)
+        if previous is None:
+            start = record.create_time_ms
+            return replace(record, trading_expires_ms=record.trading_expires_ms or start + period)
+        active_before = (
+            Permission.SPOT_AND_MARGIN_TRADING in previous.permissions
+            and previous.ip_whitelist is None
+            and previous.trading_expires_ms is not None
+        )
+        if active_before:
+            return replace(record, trading_expires_ms=previous.trading_expires_ms)
+        return replace(record, trading_expires_ms=(now or record.create_time_ms) + period)
 
     def remove(self, api_key: str) -> None:
         """API Management deletes a key: the next request with it is refused."""
@@ -134,6 +169,9 @@ _KEY_FIELDS = {
     "ip_whitelist",
     "account",
     "label",
+    "master",
+    "created_before_futures_account",
+    "portfolio_margin",
 }
 
 
@@ -211,6 +249,18 @@ def _parse_key(path: Path, index: int, table: Any) -> KeyRecord:
     account = table.get("account")
     if account is not None and (not isinstance(account, str) or not account):
         raise fail("account", "must be a non-empty string")
+    master = table.get("master")
+    if master is not None and (not isinstance(master, str) or not master):
+        raise fail("master", "must be a non-empty string (the master's account)")
+    states = {}
+    for flag in ("created_before_futures_account", "portfolio_margin"):
+        value = table.get(flag, False)
+        if not isinstance(value, bool):
+            raise fail(flag, "must be true or false")
+        states[flag] = value
+    if states["created_before_futures_account"] and "enableFutures" in permissions:
+        raise fail("permissions", "enableFutures cannot be on for a key created before the "
+                   "futures account (beyond-spot reference §1.4)")  # fmt: skip
     try:
         return KeyRecord.create(
             api_key,
@@ -220,6 +270,8 @@ def _parse_key(path: Path, index: int, table: Any) -> KeyRecord:
             ip_whitelist=whitelist,
             account=account,
             label=label if isinstance(label, str) else "",
+            master=master,
+            **states,
         )
     except KeyMaterialError as exc:
         raise fail(material_field, str(exc)) from None

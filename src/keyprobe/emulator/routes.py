@@ -13,6 +13,8 @@ from keyprobe.emulator.auth import Caller
 from keyprobe.emulator.clock import Clock
 from keyprobe.emulator.exchange import Exchange
 from keyprobe.emulator.exchange.rules import parse_symbols
+from keyprobe.emulator.families import Families
+from keyprobe.emulator.families.routes import ROUTES as FAMILY_ROUTES
 from keyprobe.emulator.keys import KeyRecord
 from keyprobe.emulator.ratelimit import RateLimiter
 
@@ -31,6 +33,9 @@ class Services(Protocol):
 
     @property
     def limiter(self) -> RateLimiter: ...
+
+    @property
+    def families(self) -> Families: ...
 
 
 def _limit(params: dict[str, str], default: int) -> int:
@@ -145,6 +150,9 @@ _SIGNED: dict[str, Callable[[Services, Caller], Result]] = {
 
 
 def signed(emu: Services, endpoint: Endpoint, caller: Caller) -> Result:
+    family = FAMILY_ROUTES.get(endpoint.name)
+    if family is not None:
+        return family(emu.families, emu.exchange, caller)
     return _SIGNED[endpoint.name](emu, caller)
 
 
