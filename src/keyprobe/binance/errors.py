@@ -125,7 +125,6 @@ CATALOGUE: dict[int, ErrorSpec] = {
             "Illegal characters found in a parameter.",
             "Illegal characters found in parameter '%s'; legal range is '%s'.",
         ),
-        _spec(-1155, "SBE_DISABLED", 400, F.REQUEST, "SBE is not enabled."),
         _spec(
             -1101,
             "TOO_MANY_PARAMETERS",

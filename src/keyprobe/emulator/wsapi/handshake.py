@@ -51,7 +51,9 @@ def read(query_string: bytes, settings: WsSettings) -> Handshake | Refusal:
     if "sbe" in formats:
         # The emulator answers JSON only, like an exchange where SBE is not enabled: "the
         # response will be HTTP 400" [DOC D-SBE]; the body's code is WsSettings.sbe_refused_code.
-        return _refusal(errors.error(settings.sbe_refused_code))
+        # Every handshake error is HTTP 400 [DOC D-SBE], whatever the code's own status.
+        exc = errors.error(settings.sbe_refused_code)
+        return Refusal(400, exc.code, exc.msg)
     units = values.get("timeUnit", [])
     if len(units) > 1:
         return _refusal(errors.error(-1101, 2))

@@ -102,9 +102,9 @@ class WsSettings:
 
     # --- the connection URL (reference §1.1, D-SBE) -----------------------------------------
     # responseFormat=sbe: the emulator answers JSON only, like an exchange where SBE is not
-    # enabled, "the response will be HTTP 400" [DOC]; the body's code is [UNC]: -1155
-    # SBE_DISABLED "SBE is not enabled." from the error catalogue.
-    sbe_refused_code: int = -1155
+    # enabled, "the response will be HTTP 400" [DOC]; the body's code is [UNC] (no capture):
+    # the generic -1000 until a recorded run settles it.
+    sbe_refused_code: int = -1000
 
     # --- server shutdown (reference §1.2) ----------------------------------------------------
     # The serverShutdown event goes to every connection this long before they are closed
