@@ -1,7 +1,8 @@
 """The ``keyprobe`` command: ``keyprobe emulator`` serves the local exchange; ``keyprobe report``
 builds the Allure HTML and the permission-matrix page from a run's results; ``keyprobe gate``
 judges a finished run (exit 0 proved, 1 a key is wrong, 3 unproven, 4 unreadable);
-``keyprobe observe`` says what each given key can actually do."""
+``keyprobe observe`` says what each given key can actually do; ``keyprobe merge`` joins the
+shards of one run (``--shard K/N``) into one reports folder."""
 
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ def test_nightly_schedule_target_secrets_gate_and_history() -> None:
     assert nightly["on"]["schedule"][0]["cron"]
     target = nightly["on"]["workflow_dispatch"]["inputs"]["target"]
     assert target["default"] == "testnet" and "demo" in target["options"]
-    job = nightly["jobs"]["probe"]
+    job = nightly["jobs"]["shards"]
     # Every registered profile's secrets, under the names the harness reads.
     env = job["env"]
     for name, key_type in _registered_profiles().items():
@@ -128,13 +128,52 @@ def test_nightly_schedule_target_secrets_gate_and_history() -> None:
     assert 'pytest suites/ --target "$TARGET"' in runs
     # A run that never started (in CI: missing secrets, exit 4) fails its own step.
     assert 'if [ "$code" -ge 2 ]' in runs
-    assert "keyprobe report --history 30" in runs  # bounded trend
+    report = nightly["jobs"]["report"]
+    report_runs = "\n".join(str(step.get("run", "")) for step in report["steps"])
+    assert "keyprobe report --history 30" in report_runs  # bounded trend
     # The tested gate decides the night, last and whatever pytest said.
-    last = job["steps"][-1]
+    last = report["steps"][-1]
     assert "keyprobe gate reports/matrix.json" in str(last.get("run")) and last["if"] == "always()"
-    uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-")]
+    uploads = [s for s in report["steps"] if str(s.get("uses", "")).startswith("actions/upload-")]
     assert uploads and uploads[0]["if"] == "always()"
-    assert any(str(s.get("uses", "")).startswith("actions/cache/restore") for s in job["steps"])
+    assert any(str(s.get("uses", "")).startswith("actions/cache/restore") for s in report["steps"])
     keepalive = nightly["jobs"]["keepalive"]
     assert keepalive["permissions"] == {"actions": "write"}
     assert "60 days" in text and "gh workflow enable" in text
+
+
+def test_nightly_is_sharded_and_merged_into_one_report() -> None:
+    nightly = load(WORKFLOWS / "nightly.yml")
+    jobs = nightly["jobs"]
+    shards = nightly["on"]["workflow_dispatch"]["inputs"]["shards"]
+    assert str(shards["default"]) == "2"
+    # The matrix is built from the input by a step that emits JSON.
+    plan = jobs["plan"]
+    assert set(plan["outputs"]) >= {"shards", "count", "seed"}
+    shard = jobs["shards"]
+    assert shard["needs"] == "plan" or "plan" in shard["needs"]
+    assert "fromJSON(needs.plan.outputs.shards)" in str(shard["strategy"]["matrix"]["shard"])
+    assert shard["strategy"]["fail-fast"] is False
+    # Every shard: its share of the cells, the run's one seed, its results uploaded always.
+    assert shard["env"]["SHARD"] == "${{ matrix.shard }}/${{ needs.plan.outputs.count }}"
+    assert shard["env"]["SEED"] == "${{ needs.plan.outputs.seed }}"
+    runs = "\n".join(str(step.get("run", "")) for step in shard["steps"])
+    assert '--shard "$SHARD" --seed "$SEED"' in runs
+    uploads = [s for s in shard["steps"] if str(s.get("uses", "")).startswith("actions/upload-")]
+    assert uploads and uploads[0]["if"] == "always()"
+    assert "reports/allure-results/" in uploads[0]["with"]["path"]
+    assert "reports/run.json" in uploads[0]["with"]["path"]
+    # The final job waits for every shard, even failed ones, and merges before reporting.
+    report = jobs["report"]
+    needs = report["needs"]
+    assert needs == "shards" or "shards" in needs
+    assert report["if"] == "always()"
+    steps = report["steps"]
+    downloads = [i for i, s in enumerate(steps) if "download-artifact" in str(s.get("uses", ""))]
+    merges = [i for i, s in enumerate(steps) if "keyprobe merge" in str(s.get("run", ""))]
+    builds = [i for i, s in enumerate(steps) if "keyprobe report" in str(s.get("run", ""))]
+    assert downloads and merges and builds and downloads[0] < merges[0] < builds[0]
+    assert "--into reports" in str(steps[merges[0]]["run"])
+    # Two nightlies never share a target's accounts (their order budget): queued, not cancelled.
+    concurrency = nightly["concurrency"]
+    assert "inputs.target" in concurrency["group"] and concurrency["cancel-in-progress"] is False
