@@ -21,8 +21,8 @@ from keyprobe.emulator.wsapi import WsSettings, authorize
 from keyprobe.emulator.wsapi.connection import Connection
 from keyprobe.emulator.wsapi.stream import StreamHub
 from keyprobe.harness import api_management, expectations
-from keyprobe.harness.ws_probes import WS_ONLY
 from keyprobe.harness.redaction import REDACTOR
+from keyprobe.harness.ws_probes import WS_ONLY
 from tests.harness.conftest import SHIPPED_PROFILES, copy_suites, provision
 from tests.harness.test_plugin import artifacts, assert_no_secret, matrix
 
