@@ -18,6 +18,7 @@ from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.server import EmulatorServer
 from keyprobe.emulator.wsapi import WsSettings
 from tests.emulator.conftest import READ, TRADE, make_holder
+from tests.emulator.test_ws_api import LIMIT_BUY
 from tests.emulator.wire import call, now_ms
 from tests.emulator.ws_wire import WsClient, signed
 
@@ -65,15 +66,7 @@ def test_microsecond_time_unit_scales_every_timestamp() -> None:
             server_ms = ms.call("time")["result"]["serverTime"]
             assert server_us // 1000 >= before and abs(server_us // 1000 - server_ms) < 2_000
             assert us.call("userDataStream.subscribe.signature", signed(holder))["status"] == 200
-            order = {
-                "symbol": "BTCUSDT",
-                "side": "BUY",
-                "type": "LIMIT",
-                "timeInForce": "GTC",
-                "quantity": "0.001",
-                "price": "20000",
-                "newOrderRespType": "RESULT",
-            }
+            order = {**LIMIT_BUY, "newOrderRespType": "RESULT"}
             placed = us.call("order.place", signed(holder, order))["result"]
             assert placed["transactTime"] >= before * 1000
             assert placed["workingTime"] >= before * 1000
