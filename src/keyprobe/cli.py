@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from keyprobe import __version__
+from keyprobe import __version__, conformance, settling
 
 EXIT_USAGE = 2
 
@@ -361,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _gate_parser(sub)
     _observe_parser(sub)
     _merge_parser(sub)
+    conformance.add_parser(sub)
+    settling.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
@@ -372,6 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_observe(args)
     if args.command == "merge":
         return _run_merge(args)
+    if args.command == "conformance":
+        return conformance.run(args)
+    if args.command == "settle":
+        return settling.run(args)
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

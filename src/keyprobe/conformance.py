@@ -1,0 +1,165 @@
+"""``keyprobe conformance DIR...``: does the emulator answer as the recorded target did? Every
+recorded shape is replayed on the embedded emulator (``replay.py``) and its answer compared,
+field by field, with the recorded one; the command prints how many shapes match and, for each
+difference, the field, the recorded value and the emulator's. Exit 0 all match, 1 any
+difference, 4 an unreadable corpus (one line naming the file and line)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keyprobe.harness import corpus
+
+if TYPE_CHECKING:  # the replay machinery is imported when a replay runs, not for --help
+    from keyprobe.replay import Recorded, Replayed
+
+EXIT_MATCH, EXIT_DIFFERENT, EXIT_UNREADABLE = 0, 1, 4
+# What is compared of an exchange, in this order (the request's method and path first: a
+# check that sent something else is a difference of the probe, not of the answer).
+FIELDS = (
+    "request",
+    "status",
+    "code",
+    "msg",
+    "content_type",
+    "weight_headers",
+    "order_count_headers",
+    "no_answer",
+)
+NOT_SENT = "(not sent)"
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    shape: str  # check id, step, request
+    field: str
+    recorded: Any
+    emulator: Any
+    question: str | None  # the setting that decides it, where the shape names one
+    # The recorded answer (status, code, msg), for the settings a difference proposes.
+    answer: tuple[int | None, int | None, str | None]
+
+
+@dataclass(slots=True)
+class Comparison:
+    shapes: int = 0
+    matching: int = 0
+    found: list[Difference] = field(default_factory=list)
+
+
+def _recorded_view(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data["answer"], "request": f"{data['method']} {data['path']}"}
+
+
+def compare(recorded: list[Recorded], replayed: list[Replayed]) -> Comparison:
+    """Each recorded exchange against the exchange in the same place of the replayed check."""
+    out = Comparison()
+    for rec, got in zip(recorded, replayed, strict=True):
+        for index, line in enumerate(rec.lines):
+            data = line.data
+            want = _recorded_view(data)
+            shape = f"{rec.check} #{data['step']} {want['request']}"
+            answer = (want.get("status"), want.get("code"), want.get("msg"))
+            question = data.get("question")
+            out.shapes += 1
+            if got.unsent is not None or index >= len(got.lines):
+                why = got.unsent or NOT_SENT
+                out.found.append(
+                    Difference(shape, "request", want["request"], why, question, answer)
+                )
+                continue
+            have = got.lines[index]
+            wrong = [f for f in FIELDS if want.get(f) != have.get(f)]
+            if not wrong:
+                out.matching += 1
+            for f in wrong:
+                out.found.append(Difference(shape, f, want.get(f), have.get(f), question, answer))
+        for extra in got.lines[len(rec.lines) :]:
+            out.shapes += 1
+            shape = f"{rec.check} (not recorded) {extra['request']}"
+            out.found.append(
+                Difference(shape, "request", NOT_SENT, extra["request"], None, (None, None, None))
+            )
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "[]"
+    return "null" if value is None else str(value)
+
+
+def render(comparison: Comparison, target: str, flavor: str, files: int) -> list[str]:
+    lines = [
+        f"keyprobe conformance: {comparison.shapes} shapes in {files} file(s) recorded on "
+        f"{target}, replayed on the emulator ({flavor} flavor)"
+    ]
+    if not comparison.found:
+        lines.append(
+            f"keyprobe conformance: the emulator matches {target} on {comparison.shapes} shapes"
+        )
+        return lines
+    rows = [(d.shape, d.field, _shown(d.recorded), _shown(d.emulator)) for d in comparison.found]
+    heads = ("shape", "field", "recorded", "emulator")
+    widths = [min(70, max(len(r[i]) for r in [heads, *rows])) for i in range(4)]
+    lines.append(
+        f"keyprobe conformance: {comparison.matching} of {comparison.shapes} shapes match; "
+        f"{len(rows)} difference(s):"
+    )
+    for row in [heads, *rows]:
+        cells = (cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        lines.append(("  " + "  ".join(cells)).rstrip())
+    return lines
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "conformance",
+        help="replay a recorded corpus on the emulator and show every difference",
+        description="Replay every shape of the corpora given (pytest suites/ --record DIR, "
+        "keyprobe settle) on the embedded emulator, configured as their target, with fresh "
+        "keys of the same types and permissions; print how many shapes match and each "
+        "difference (field, recorded, emulator). Exit 0 all match, 1 a difference, 4 an "
+        "unreadable corpus.",
+    )
+    p.add_argument("corpora", nargs="+", type=Path, metavar="DIR", help="a corpus folder or file")
+
+
+def run(args: argparse.Namespace) -> int:
+    return conformance(args.corpora)
+
+
+def conformance(paths: Iterable[Path], out: Any = None) -> int:
+    from keyprobe.replay import flavor_of, recorded_checks, replay
+
+    out = out or sys.stdout
+    try:
+        files = corpus.read(paths)
+    except corpus.CorpusError as exc:
+        sys.stderr.write(f"keyprobe conformance: {exc}\n")
+        return EXIT_UNREADABLE
+    flavors = {flavor_of(f.run) for f in files}
+    targets = sorted({str(f.run["target"]) for f in files})
+    if len(flavors) > 1:
+        sys.stderr.write(
+            f"keyprobe conformance: corpora of targets with different surfaces "
+            f"({', '.join(targets)}): replay them one target at a time\n"
+        )
+        return EXIT_UNREADABLE
+    (flavor,) = flavors
+    recorded = recorded_checks(files)
+    # Announced: a replay of the suites' whole corpus takes about ten seconds.
+    sys.stderr.write(
+        f"keyprobe conformance: replaying {len(recorded)} recorded checks on a fresh emulator "
+        "(Ctrl-C stops)\n"
+    )
+    replayed = replay(recorded, flavor)
+    comparison = compare(recorded, replayed)
+    for line in render(comparison, ", ".join(targets), flavor, len(files)):
+        out.write(line + "\n")
+    return EXIT_DIFFERENT if comparison.found else EXIT_MATCH

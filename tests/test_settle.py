@@ -1,0 +1,131 @@
+"""keyprobe settle, end to end over loopback only: on the embedded emulator (the default
+target) every open question is answered and recorded, the corpus is valid against
+docs/corpus.schema.json and replays with zero differences; on a URL target the keys come from
+the environment as the suites read them, and without one the command says so in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from keyprobe.binance.signing import KeyType
+from keyprobe.cli import main
+from keyprobe.emulator.app import Emulator
+from keyprobe.emulator.keys import KeyRecord
+from keyprobe.emulator.server import EmulatorServer
+from keyprobe.harness.credentials import generate
+from keyprobe.harness.settle import QUESTIONS
+from tests.harness.test_corpus import SCHEMA
+
+PROFILES = """
+[profiles.bot]
+key_type = "hmac"
+permissions = ["enableReading"]
+"""
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(t) for t in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_settle_on_the_emulator_answers_every_question_and_replays_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "settle"
+    assert main(["settle", "--out", str(out)]) == 0
+    said = capsys.readouterr()
+    assert f"{len(QUESTIONS)} question(s) answered, 0 skipped" in said.out
+    lines = _lines(out / "settle.jsonl")
+    validator = Draft202012Validator(SCHEMA)
+    assert [e.message for line in lines for e in validator.iter_errors(line)] == []
+    run, *exchanges = lines
+    assert run["source"] == "settle" and run["ws_api"] is True
+    assert [e["question"] for e in exchanges] == [q.id for q in QUESTIONS]
+    by_id = {e["question"]: e["answer"] for e in exchanges}
+    # The emulator's current answers (its defaults for these questions).
+    assert by_id["rest.recv_window_max_inclusive"]["status"] == 200
+    assert by_id["rest.unknown_param_code"]["code"] == -1104
+    assert by_id["ws.unknown_method_code"]["status"] == 400
+    assert main(["conformance", str(out)]) == 0
+    assert f"the emulator matches emulator on {len(QUESTIONS)} shapes" in capsys.readouterr().out
+
+
+def test_an_edited_answer_to_a_question_is_a_difference_of_that_question(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "settle"
+    assert main(["settle", "--out", str(out)]) == 0
+    path = out / "settle.jsonl"
+    lines = _lines(path)
+    (edited,) = [ln for ln in lines if ln.get("question") == "rest.recv_window_over_max_code"]
+    edited["answer"]["code"] = -1131
+    edited["answer"]["msg"] = "recvWindow must be less than 60000"
+    path.write_text("".join(json.dumps(ln) + "\n" for ln in lines), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["conformance", str(out)]) == 1
+    rows = capsys.readouterr().out.splitlines()[3:]
+    assert [r.split()[:2] for r in rows] == [["rest.recv_window_over_max_code", "#0"]] * 2
+    assert [r.split()[4] for r in rows] == ["code", "msg"]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """A served emulator with the profile's key registered, the key's environment and the
+    profiles file."""
+    from keyprobe.harness.probes import PROBE_NAMES
+    from keyprobe.harness.profiles import load_profiles
+
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(PROFILES, encoding="utf-8")
+    (profile,) = load_profiles(profiles, PROBE_NAMES)
+    creds, material = generate(profile)
+    emulator = Emulator()
+    emulator.keys.register(
+        KeyRecord.create(creds.api_key, KeyType.HMAC, material.public, ["enableReading"])
+    )
+    env = {"KEYPROBE_BOT_API_KEY": creds.api_key, "KEYPROBE_BOT_SECRET": creds.private}
+    with EmulatorServer(emulator, host="127.0.0.1", port=0) as server:
+        yield server.url, env, profiles
+
+
+def test_on_a_url_target_the_key_comes_from_the_environment(
+    served: tuple[str, dict[str, str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, env, profiles = served
+    for name in list(os.environ):
+        if name.startswith("KEYPROBE_"):
+            monkeypatch.delenv(name)
+    argv = ["settle", "--target", url, "--profiles", str(profiles), "--out", str(tmp_path / "c")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("keyprobe settle: no key to ask with: set one of ")
+    assert "KEYPROBE_BOT_API_KEY" in err[-1] and not (tmp_path / "c").exists()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 0
+    said = capsys.readouterr()
+    assert f"{len(QUESTIONS)} question(s) answered" in said.out
+    text = (tmp_path / "c" / "settle.jsonl").read_text(encoding="utf-8")
+    assert env["KEYPROBE_BOT_API_KEY"] not in text and env["KEYPROBE_BOT_SECRET"] not in text
+    assert env["KEYPROBE_BOT_SECRET"] not in said.out + said.err
+    # The HMAC key answered the HMAC logon question, as a key of its declared shape.
+    logon = next(
+        ln
+        for ln in _lines(tmp_path / "c" / "settle.jsonl")
+        if ln.get("question") == "ws.logon_refused_code"
+    )
+    assert logon["key"] == {
+        "kind": "registered",
+        "type": "hmac",
+        "permissions": ["enableReading"],
+        "ip_restricted": False,
+    }
