@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from keyprobe.binance.signing import KeyType
+from keyprobe.binance.unsettled import DEFAULT, load_behaviour
 from keyprobe.cli import main
+from keyprobe.emulator.app import Emulator
+from keyprobe.emulator.keys import KeyRecord
+from keyprobe.emulator.server import EmulatorServer
+from keyprobe.harness.credentials import generate
+from keyprobe.harness.probes import PROBE_NAMES
+from keyprobe.harness.profiles import load_profiles
+from tests.harness.conftest import SHIPPED_PROFILES
 from tests.harness.test_corpus import record
 
 
@@ -107,3 +117,87 @@ def test_a_malformed_corpus_exits_4_naming_the_file_and_line(
 def test_a_missing_corpus_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", str(tmp_path / "nowhere")]) == 4
     assert "no such corpus file or folder" in capsys.readouterr().err
+
+
+def test_edited_answers_of_a_question_propose_the_setting_that_removes_them(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The REST missing-key probe's answer (a question of the behaviour table) edited on every
+    profile: exactly those lines differ, --write-behaviour proposes rest.missing_key_code, and
+    with the proposed file the replay matches everywhere."""
+    edited = tmp_path / "edited"
+    shutil.copytree(recorded, edited)
+    changed = 0
+    for path in edited.glob("*.jsonl"):
+        lines = _lines(path)
+        for line in lines:
+            if (line.get("fault"), line.get("transport"), line.get("role")) == (
+                "no_key_header",
+                "rest",
+                "probe",
+            ):
+                line["answer"]["code"] = -2015
+                line["answer"]["msg"] = "Invalid API-key, IP, or permissions for action."
+                changed += 1
+        _write(path, lines)
+    # One per profile of the shipped profiles file (the suites' missing-key probe, over REST).
+    assert changed == len(load_profiles(SHIPPED_PROFILES, PROBE_NAMES))
+    proposed = tmp_path / "behaviour.toml"
+    assert main(["conformance", str(edited), "--write-behaviour", str(proposed)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in out if "missing_key_header #0" in line]
+    assert len(rows) == 2 * changed  # code and msg of each edited line, nothing else
+    assert {r[4] for r in rows} == {"code", "msg"}
+    assert f"{changed * 2} difference(s)" in out[1]
+    assert "  rest.missing_key_code = -2015 (now -2014)" in out
+    assert "missing_key_code = -2015" in proposed.read_text(encoding="utf-8")
+    assert main(["conformance", str(edited), "--behaviour", str(proposed)]) == 0
+    assert "the emulator matches emulator on" in capsys.readouterr().out
+
+
+@pytest.fixture
+def other_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An emulator served with other answers to three open questions, an HMAC key registered
+    and in the environment as the profile ``bot`` reads it; its URL and the profiles file."""
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(
+        '[profiles.bot]\nkey_type = "hmac"\npermissions = ["enableReading"]\n', encoding="utf-8"
+    )
+    (profile,) = load_profiles(profiles, PROBE_NAMES)
+    creds, material = generate(profile)
+    emulator = Emulator(behaviour=DEFAULT.with_values(OTHER))
+    emulator.keys.register(
+        KeyRecord.create(creds.api_key, KeyType.HMAC, material.public, ["enableReading"])
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KEYPROBE_BOT_API_KEY", creds.api_key)
+        env.setenv("KEYPROBE_BOT_SECRET", creds.private)
+        with EmulatorServer(emulator, host="127.0.0.1", port=0) as server:
+            yield server.url, profiles
+
+
+OTHER = {
+    "rest.recv_window_over_max_code": -1131,
+    "rest.accepts_microseconds": False,
+    "ws.unknown_method_code": -1000,
+}
+
+
+def test_a_corpus_of_other_settings_proposes_exactly_those_settings(
+    other_emulator: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, profiles = other_emulator
+    out = tmp_path / "settled"
+    argv = ["settle", "--target", url, "--profiles", str(profiles), "--out", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    proposed = tmp_path / "behaviour.toml"
+    assert main(["conformance", str(out), "--write-behaviour", str(proposed)]) == 1
+    said = capsys.readouterr().out.splitlines()
+    differing = {line.split()[0] for line in said[3:] if line.startswith("  ") and "#0" in line}
+    assert differing == set(OTHER)
+    assert load_behaviour(proposed).changed() == OTHER
+    assert "keyprobe conformance: 3 setting(s) proposed -> " + str(proposed) in said
+    assert not any("no setting explains" in line for line in said)
+    assert main(["conformance", str(out), "--behaviour", str(proposed)]) == 0
+    assert f"the emulator matches {url} on " in capsys.readouterr().out

@@ -2,7 +2,12 @@
 recorded shape is replayed on the embedded emulator (``replay.py``) and its answer compared,
 field by field, with the recorded one; the command prints how many shapes match and, for each
 difference, the field, the recorded value and the emulator's. Exit 0 all match, 1 any
-difference, 4 an unreadable corpus (one line naming the file and line)."""
+difference, 4 an unreadable corpus (one line naming the file and line).
+
+``--write-behaviour FILE``: a difference on a shape that names a question of the emulator's
+behaviour table (``binance/unsettled.py``) proposes the value that reproduces the recorded
+answer (the question's ``from_answer``); the file (``dump_behaviour``) then makes the emulator
+answer as recorded: ``keyprobe emulator --behaviour FILE``, ``conformance --behaviour FILE``."""
 
 from __future__ import annotations
 
@@ -13,12 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from keyprobe.binance.unsettled import (
+    BY_ID,
+    DEFAULT,
+    Behaviour,
+    BehaviourError,
+    dump_behaviour,
+    load_behaviour,
+)
 from keyprobe.harness import corpus
 
 if TYPE_CHECKING:  # the replay machinery is imported when a replay runs, not for --help
     from keyprobe.replay import Recorded, Replayed
 
-EXIT_MATCH, EXIT_DIFFERENT, EXIT_UNREADABLE = 0, 1, 4
+EXIT_MATCH, EXIT_DIFFERENT, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 4
 # What is compared of an exchange, in this order (the request's method and path first: a
 # check that sent something else is a difference of the probe, not of the answer).
 FIELDS = (
@@ -32,6 +45,13 @@ FIELDS = (
     "no_answer",
 )
 NOT_SENT = "(not sent)"
+# The suites' auth probes whose REST answer settles a question of the behaviour table (settle's
+# questions name theirs in the corpus; these are found by their fault).
+QUESTION_OF_FAULT = {
+    ("no_key_header", "rest"): "rest.missing_key_code",
+    ("malformed_key", "rest"): "rest.malformed_key_code",
+    ("unknown_key", "rest"): "rest.unknown_key_code",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +85,11 @@ def compare(recorded: list[Recorded], replayed: list[Replayed]) -> Comparison:
             want = _recorded_view(data)
             shape = f"{rec.check} #{data['step']} {want['request']}"
             answer = (want.get("status"), want.get("code"), want.get("msg"))
-            question = data.get("question")
+            question = data.get("question") or (
+                QUESTION_OF_FAULT.get((str(data.get("fault")), str(data["transport"])))
+                if data["role"] == "probe"
+                else None
+            )
             out.shapes += 1
             if got.unsent is not None or index >= len(got.lines):
                 why = got.unsent or NOT_SENT
@@ -117,6 +141,60 @@ def render(comparison: Comparison, target: str, flavor: str, files: int) -> list
     return lines
 
 
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    values: dict[str, Any]
+    # Differences no setting of the table explains (the emulator's code, or the probe's).
+    unexplained: int
+    # Questions whose recorded answers asked for two values (the first is kept).
+    conflicts: list[str]
+
+
+def propose(comparison: Comparison, base: Behaviour) -> Proposal:
+    """The settings that make the emulator give each recorded answer it does not give now."""
+    values: dict[str, Any] = {}
+    conflicts: list[str] = []
+    unexplained = 0
+    for d in comparison.found:
+        question = BY_ID.get(d.question or "")
+        status, code, msg = d.answer
+        value = None
+        if question is not None and question.from_answer is not None and status is not None:
+            value = question.from_answer(status, code, msg)
+        if question is None or value is None or value == base.value(question.id):
+            # No setting, or the setting already says so: the difference has another cause.
+            unexplained += 1
+            continue
+        if question.id in values and values[question.id] != value:
+            conflicts.append(question.id)
+            continue
+        values[question.id] = value
+    return Proposal(values, unexplained, sorted(set(conflicts)))
+
+
+def write_proposal(proposal: Proposal, base: Behaviour, path: Path, corpora: str) -> list[str]:
+    """The behaviour file: ``base``'s own settings plus the proposed ones (validated)."""
+    values = {**base.changed(), **proposal.values}
+    base.with_values(values, where=str(path))  # BehaviourError before anything is written
+    note = (
+        f"Proposed by keyprobe conformance from {corpora}: the settings that make the "
+        "emulator answer as recorded. Check: keyprobe conformance ... --behaviour THIS_FILE"
+    )
+    dump_behaviour(values, path, note=note)
+    lines = [f"keyprobe conformance: {len(proposal.values)} setting(s) proposed -> {path}"]
+    lines += [f"  {k} = {v!r} (now {base.value(k)!r})" for k, v in proposal.values.items()]
+    if proposal.unexplained:
+        lines.append(
+            f"keyprobe conformance: {proposal.unexplained} difference(s) no setting explains "
+            "(the emulator's or the probe's code must change)"
+        )
+    lines += [
+        f"keyprobe conformance: {q}: recorded answers disagree; the first is proposed"
+        for q in proposal.conflicts
+    ]
+    return lines
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "conformance",
@@ -128,16 +206,42 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "unreadable corpus.",
     )
     p.add_argument("corpora", nargs="+", type=Path, metavar="DIR", help="a corpus folder or file")
+    p.add_argument(
+        "--behaviour",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="replay on an emulator with this behaviour file (default: the packaged one)",
+    )
+    p.add_argument(
+        "--write-behaviour",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the behaviour settings that remove the differences the table explains",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return conformance(args.corpora)
+    return conformance(args.corpora, behaviour=args.behaviour, write=args.write_behaviour)
 
 
-def conformance(paths: Iterable[Path], out: Any = None) -> int:
+def conformance(
+    paths: Iterable[Path],
+    *,
+    behaviour: Path | None = None,
+    write: Path | None = None,
+    out: Any = None,
+) -> int:
     from keyprobe.replay import flavor_of, recorded_checks, replay
 
     out = out or sys.stdout
+    paths = list(paths)
+    try:
+        base = DEFAULT if behaviour is None else load_behaviour(behaviour)
+    except BehaviourError as exc:
+        sys.stderr.write(f"keyprobe conformance: {exc}\n")
+        return EXIT_USAGE
     try:
         files = corpus.read(paths)
     except corpus.CorpusError as exc:
@@ -158,8 +262,16 @@ def conformance(paths: Iterable[Path], out: Any = None) -> int:
         f"keyprobe conformance: replaying {len(recorded)} recorded checks on a fresh emulator "
         "(Ctrl-C stops)\n"
     )
-    replayed = replay(recorded, flavor)
+    replayed = replay(recorded, flavor, base)
     comparison = compare(recorded, replayed)
-    for line in render(comparison, ", ".join(targets), flavor, len(files)):
+    lines = render(comparison, ", ".join(targets), flavor, len(files))
+    if write is not None:
+        proposal = propose(comparison, base)
+        try:
+            lines += write_proposal(proposal, base, write, " ".join(str(p) for p in paths))
+        except (BehaviourError, OSError) as exc:
+            sys.stderr.write(f"keyprobe conformance: {write}: cannot write the proposal: {exc}\n")
+            return EXIT_USAGE
+    for line in lines:
         out.write(line + "\n")
     return EXIT_DIFFERENT if comparison.found else EXIT_MATCH

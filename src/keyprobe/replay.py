@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyMaterial, KeyType
+from keyprobe.binance.unsettled import DEFAULT, Behaviour
 from keyprobe.harness import corpus, settle
 from keyprobe.harness.check import CheckInput, run_check
 from keyprobe.harness.credentials import Credentials
@@ -104,9 +105,9 @@ Keys = list[tuple[Profile, Credentials, KeyMaterial]]
 
 @contextmanager
 def emulator_run(
-    flavor: str, shapes: list[corpus.KeyShape]
+    flavor: str, shapes: list[corpus.KeyShape], behaviour: Behaviour = DEFAULT
 ) -> Iterator[tuple[Run, dict[corpus.KeyShape, Profile]]]:
-    """An embedded emulator of ``flavor`` with a fresh key per shape, and
+    """An embedded emulator of ``flavor`` and ``behaviour`` with a fresh key per shape, and
     the run the replayed checks run in; both stopped on leaving."""
     from keyprobe.emulator.app import Emulator
     from keyprobe.emulator.keys import KeyRecord
@@ -116,8 +117,10 @@ def emulator_run(
     servers: list[EmulatorServer] = []
 
     def start(keys: Keys) -> tuple[str, str]:
-        limits = RateLimits(request_weight=Window(REPLAY_WEIGHT_PER_MINUTE, 1, "M"))
-        emulator = Emulator(flavor=flavor, limits=limits)
+        limits = replace(
+            RateLimits.of(behaviour), request_weight=Window(REPLAY_WEIGHT_PER_MINUTE, 1, "M")
+        )
+        emulator = Emulator(flavor=flavor, limits=limits, behaviour=behaviour)
         for profile, creds, material in keys:
             emulator.keys.register(
                 KeyRecord.create(
@@ -157,13 +160,14 @@ def emulator_run(
 def replay(
     recorded: list[Recorded],
     flavor: str,
+    behaviour: Behaviour = DEFAULT,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Replayed]:
-    """Each recorded check run again on a fresh emulator of ``flavor``."""
+    """Each recorded check run again on a fresh emulator of ``flavor`` and ``behaviour``."""
     shapes = [r.key for r in recorded]
     out: list[Replayed] = []
-    with emulator_run(flavor, shapes) as (run, by_shape):
+    with emulator_run(flavor, shapes, behaviour) as (run, by_shape):
         if run.broken is not None:
             return [Replayed(unsent=f"the emulator could not be used: {run.broken}")] * len(
                 recorded
