@@ -177,3 +177,28 @@ def test_nightly_is_sharded_and_merged_into_one_report() -> None:
     # Two nightlies never share a target's accounts (their order budget): queued, not cancelled.
     concurrency = nightly["concurrency"]
     assert "inputs.target" in concurrency["group"] and concurrency["cancel-in-progress"] is False
+
+
+def test_nightly_records_the_corpus_and_replays_it_on_the_emulator() -> None:
+    """Issue 12: the live run records (--record), the corpus travels with the results and the
+    report, and a job of its own replays it, failing on any difference."""
+    jobs = load(WORKFLOWS / "nightly.yml")["jobs"]
+    shard = jobs["shards"]
+    runs = "\n".join(str(step.get("run", "")) for step in shard["steps"])
+    assert "--record reports/corpus" in runs
+    uploads = [s for s in shard["steps"] if str(s.get("uses", "")).startswith("actions/upload-")]
+    assert "reports/corpus/" in uploads[0]["with"]["path"]
+    report_uploads = [
+        s for s in jobs["report"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-")
+    ]
+    assert "shards/*/corpus/" in report_uploads[0]["with"]["path"]
+    replay = jobs["conformance"]
+    assert replay["needs"] == "shards" and replay["if"] == "always()"
+    steps = replay["steps"]
+    downloads = [i for i, s in enumerate(steps) if "download-artifact" in str(s.get("uses", ""))]
+    replays = [i for i, s in enumerate(steps) if "keyprobe conformance" in str(s.get("run", ""))]
+    assert downloads and replays and downloads[0] < replays[0]
+    command = str(steps[replays[0]]["run"])
+    # The step fails with conformance's exit code (pipefail through tee), never "if: always()".
+    assert "set -o pipefail" in command and "--write-behaviour" in command
+    assert "if" not in steps[replays[0]]
