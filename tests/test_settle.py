@@ -74,10 +74,12 @@ def test_an_edited_answer_to_a_question_is_a_difference_of_that_question(
     assert [r.split()[4] for r in rows] == ["code", "msg"]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
-    """A served emulator with the profile's key registered, the key's environment and the
-    profiles file."""
+@pytest.fixture(params=["exchange"])
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """A served emulator (of the flavor the test asks for) with the profile's key registered,
+    the key's environment and the profiles file."""
     from keyprobe.harness.probes import PROBE_NAMES
     from keyprobe.harness.profiles import load_profiles
 
@@ -85,7 +87,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
     profiles.write_text(PROFILES, encoding="utf-8")
     (profile,) = load_profiles(profiles, PROBE_NAMES)
     creds, material = generate(profile)
-    emulator = Emulator()
+    emulator = Emulator(flavor=request.param)
     emulator.keys.register(
         KeyRecord.create(creds.api_key, KeyType.HMAC, material.public, ["enableReading"])
     )
@@ -129,3 +131,33 @@ def test_on_a_url_target_the_key_comes_from_the_environment(
         "permissions": ["enableReading"],
         "ip_restricted": False,
     }
+
+
+@pytest.mark.parametrize("served", ["testnet"], indirect=True)
+def test_a_testnet_corpus_replays_on_the_testnet_flavor(
+    served: tuple[str, dict[str, str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A target found without /sapi is replayed on the emulator's testnet flavor (every /sapi
+    path a bare 404); the same answers taken as an exchange's differ exactly there."""
+    url, env, profiles = served
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "c"
+    assert main(["settle", "--target", url, "--profiles", str(profiles), "--out", str(out)]) == 0
+    capsys.readouterr()
+    path = out / "settle.jsonl"
+    run, *exchanges = _lines(path)
+    assert run["surfaces"]["sapi"].startswith("absent")
+    (sapi,) = [e for e in exchanges if e["question"] == "surfaces.sapi_api_restrictions"]
+    assert sapi["answer"]["status"] == 404
+    assert main(["conformance", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "(testnet flavor)" in said and f"the emulator matches {url} on " in said
+    run["surfaces"]["sapi"] = "served: GET /sapi/v1/system/status answered 200"
+    path.write_text("".join(json.dumps(ln) + "\n" for ln in [run, *exchanges]), encoding="utf-8")
+    assert main(["conformance", str(out)]) == 1
+    rows = capsys.readouterr().out.splitlines()[3:]
+    assert {r.split()[0] for r in rows} == {"surfaces.sapi_api_restrictions"}

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the replay machinery is imported when a replay runs, not fo
     from keyprobe.replay import Recorded, Replayed
 
 EXIT_MATCH, EXIT_DIFFERENT, EXIT_USAGE, EXIT_UNREADABLE = 0, 1, 2, 4
+EXIT_INTERRUPTED = 130
 # What is compared of an exchange, in this order (the request's method and path first: a
 # check that sent something else is a difference of the probe, not of the answer).
 FIELDS = (
@@ -223,7 +224,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    return conformance(args.corpora, behaviour=args.behaviour, write=args.write_behaviour)
+    try:
+        return conformance(args.corpora, behaviour=args.behaviour, write=args.write_behaviour)
+    except KeyboardInterrupt:
+        sys.stderr.write("keyprobe conformance: stopped (Ctrl-C); nothing written\n")
+        return EXIT_INTERRUPTED
 
 
 def conformance(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the harness is imported when the command runs, not for --he
     from keyprobe.harness.sinks.corpus import CorpusWriter
     from keyprobe.harness.targets import Target
 
-EXIT_USAGE, EXIT_TARGET = 2, 3
+EXIT_USAGE, EXIT_TARGET, EXIT_INTERRUPTED = 2, 3, 130
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,13 +54,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    return settle(
-        args.target,
-        allow_mainnet=args.allow_mainnet,
-        profiles=args.profiles,
-        out=args.out,
-        timeout=args.timeout,
-    )
+    try:
+        return settle(
+            args.target,
+            allow_mainnet=args.allow_mainnet,
+            profiles=args.profiles,
+            out=args.out,
+            timeout=args.timeout,
+        )
+    except KeyboardInterrupt:
+        # The corpus file is renamed on the way out: the answers recorded so far are kept.
+        _say("keyprobe settle: stopped (Ctrl-C); any answers recorded so far are in the corpus")
+        return EXIT_INTERRUPTED
 
 
 def _say(line: str) -> None:

@@ -174,3 +174,15 @@ def test_a_recording_that_never_finished_is_never_read(tmp_path: Path) -> None:
         corpus.corpus_files([tmp_path])
     writer.close()
     assert [p.name for p in tmp_path.iterdir()] == ["gw0.jsonl"]
+
+
+def test_shards_recording_into_one_folder_write_files_of_their_own(tmp_path: Path) -> None:
+    for k in (1, 2):
+        done = record(tmp_path, "--shard", f"{k}/2", "--transport", "rest", "-k", "read")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    names = sorted(p.name for p in (tmp_path / "corpus").iterdir())
+    assert names == ["shard1of2-main.jsonl", "shard2of2-main.jsonl"]
+    checks = [
+        {line.data["check"] for line in f.exchanges} for f in corpus.read([tmp_path / "corpus"])
+    ]
+    assert checks[0] and checks[1] and not checks[0] & checks[1]

@@ -174,6 +174,10 @@ QUESTIONS: tuple[OpenQuestion, ...] = (
           lambda a: _account(a, _signed(a, [("keyprobeUnknown", "1")]))),
     _rest("rest.removed_stream_status", "POST /api/v3/userDataStream (removed in 2026)",
           lambda a: [a.env.wire.call(REMOVED_STREAM, api_key=a.creds.api_key)]),
+    # Not a setting: the surface (the emulator's flavor) decides it; kept so a testnet corpus
+    # shows whether the testnet still serves no /sapi (binance-spot-auth.md "Open questions").
+    _rest("surfaces.sapi_api_restrictions", "GET /sapi/v1/account/apiRestrictions (testnet: 404?)",
+          lambda a: [a.env.wire.call("apiRestrictions", _signed(a, []), api_key=a.creds.api_key)]),
     OpenQuestion("ws.logon_refused_code", "session.logon with an HMAC key", Transport.WS_API,
                  _logon, key_type=KeyType.HMAC),
     _ws("ws.unknown_method_code", "an unknown WebSocket API method",

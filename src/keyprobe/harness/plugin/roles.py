@@ -71,6 +71,9 @@ def _recorder(config: pytest.Config, run: Run) -> None:
     if folder is None or not opts.runs_tests(config):
         return
     name = getattr(config, "workerinput", {}).get("workerid", "main")
+    if run.info.options.shard is not None:
+        # Shards of one run may record into one folder: their files must not share a name.
+        name = f"shard{run.info.options.shard.replace('/', 'of')}-{name}"
     line = corpus.run_line(
         run.target.name,
         run.surfaces,
