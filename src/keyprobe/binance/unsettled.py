@@ -15,7 +15,8 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from keyprobe.binance.errors import CATALOGUE
+from keyprobe.binance.errors import CATALOGUE, error
+from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.unsettled_table import ENTRIES, Entry, Value
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Question",
     "dump_behaviour",
     "load_behaviour",
+    "refusal",
 ]
 
 PACKAGED = "behaviour.toml"
@@ -212,6 +214,13 @@ QUESTIONS: tuple[Question, ...] = tuple(
     for e in ENTRIES
 )
 BY_ID: Mapping[str, Question] = MappingProxyType({q.id: q for q in QUESTIONS})
+
+
+def refusal(question_id: str, behaviour: Behaviour | None = None) -> Outcome:
+    """The answer a code-valued setting chooses: the catalogue's status and message for it
+    (what the emulator sends, and what a harness constant mirroring the choice expects)."""
+    exc = error((behaviour or DEFAULT).integer(question_id))
+    return Outcome(exc.status, exc.code, exc.msg)
 
 
 def load_behaviour(path: Path, base: Behaviour | None = None) -> Behaviour:
