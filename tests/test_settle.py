@@ -22,6 +22,7 @@ from keyprobe.emulator.server import EmulatorServer
 from keyprobe.harness.credentials import generate
 from keyprobe.harness.settle import QUESTIONS
 from tests.harness.test_corpus import SCHEMA
+from tests.test_conformance import table_rows
 
 PROFILES = """
 [profiles.bot]
@@ -69,9 +70,12 @@ def test_an_edited_answer_to_a_question_is_a_difference_of_that_question(
     path.write_text("".join(json.dumps(ln) + "\n" for ln in lines), encoding="utf-8")
     capsys.readouterr()
     assert main(["conformance", str(out)]) == 1
-    rows = capsys.readouterr().out.splitlines()[3:]
-    assert [r.split()[:2] for r in rows] == [["rest.recv_window_over_max_code", "#0"]] * 2
-    assert [r.split()[4] for r in rows] == ["code", "msg"]
+    said = capsys.readouterr().out.splitlines()
+    rows = table_rows(said)
+    assert [r[:2] for r in rows] == [["rest.recv_window_over_max_code", "#0"]] * 2
+    assert [r[4] for r in rows] == ["code", "msg"]
+    # Without --write-behaviour the settings to change are named all the same.
+    assert "  rest.recv_window_over_max_code = -1131 (now -1102)" in said
 
 
 @pytest.fixture(params=["exchange"])
@@ -159,5 +163,6 @@ def test_a_testnet_corpus_replays_on_the_testnet_flavor(
     run["surfaces"]["sapi"] = "served: GET /sapi/v1/system/status answered 200"
     path.write_text("".join(json.dumps(ln) + "\n" for ln in [run, *exchanges]), encoding="utf-8")
     assert main(["conformance", str(out)]) == 1
-    rows = capsys.readouterr().out.splitlines()[3:]
-    assert {r.split()[0] for r in rows} == {"surfaces.sapi_api_restrictions"}
+    table = capsys.readouterr().out.splitlines()
+    assert {r[0] for r in table_rows(table)} == {"surfaces.sapi_api_restrictions"}
+    assert "difference(s) no setting explains" in table[-1]

@@ -173,16 +173,17 @@ def propose(comparison: Comparison, base: Behaviour) -> Proposal:
     return Proposal(values, unexplained, sorted(set(conflicts)))
 
 
-def write_proposal(proposal: Proposal, base: Behaviour, path: Path, corpora: str) -> list[str]:
-    """The behaviour file: ``base``'s own settings plus the proposed ones (validated)."""
-    values = {**base.changed(), **proposal.values}
-    base.with_values(values, where=str(path))  # BehaviourError before anything is written
-    note = (
-        f"Proposed by keyprobe conformance from {corpora}: the settings that make the "
-        "emulator answer as recorded. Check: keyprobe conformance ... --behaviour THIS_FILE"
-    )
-    dump_behaviour(values, path, note=note)
-    lines = [f"keyprobe conformance: {len(proposal.values)} setting(s) proposed -> {path}"]
+def proposal_lines(proposal: Proposal, base: Behaviour, path: Path | None) -> list[str]:
+    """The settings to change, named, with where they went (or how to write them)."""
+    if not proposal.values:
+        lines = []
+    elif path is None:
+        lines = [
+            f"keyprobe conformance: {len(proposal.values)} setting(s) would remove differences "
+            "(write them with --write-behaviour FILE):"
+        ]
+    else:
+        lines = [f"keyprobe conformance: {len(proposal.values)} setting(s) proposed -> {path}"]
     lines += [f"  {k} = {v!r} (now {base.value(k)!r})" for k, v in proposal.values.items()]
     if proposal.unexplained:
         lines.append(
@@ -194,6 +195,17 @@ def write_proposal(proposal: Proposal, base: Behaviour, path: Path, corpora: str
         for q in proposal.conflicts
     ]
     return lines
+
+
+def write_proposal(proposal: Proposal, base: Behaviour, path: Path, corpora: str) -> None:
+    """The behaviour file: ``base``'s own settings plus the proposed ones (validated)."""
+    values = {**base.changed(), **proposal.values}
+    base.with_values(values, where=str(path))  # BehaviourError before anything is written
+    note = (
+        f"Proposed by keyprobe conformance from {corpora}: the settings that make the "
+        "emulator answer as recorded. Check: keyprobe conformance ... --behaviour THIS_FILE"
+    )
+    dump_behaviour(values, path, note=note)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -270,13 +282,15 @@ def conformance(
     replayed = replay(recorded, flavor, base)
     comparison = compare(recorded, replayed)
     lines = render(comparison, ", ".join(targets), flavor, len(files))
+    proposal = propose(comparison, base)
     if write is not None:
-        proposal = propose(comparison, base)
         try:
-            lines += write_proposal(proposal, base, write, " ".join(str(p) for p in paths))
+            write_proposal(proposal, base, write, " ".join(str(p) for p in paths))
         except (BehaviourError, OSError) as exc:
             sys.stderr.write(f"keyprobe conformance: {write}: cannot write the proposal: {exc}\n")
             return EXIT_USAGE
+    if comparison.found:
+        lines += proposal_lines(proposal, base, write)
     for line in lines:
         out.write(line + "\n")
     return EXIT_DIFFERENT if comparison.found else EXIT_MATCH
