@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,35 @@ def test_shards_recording_into_one_folder_write_files_of_their_own(tmp_path: Pat
         {line.data["check"] for line in f.exchanges} for f in corpus.read([tmp_path / "corpus"])
     ]
     assert checks[0] and checks[1] and not checks[0] & checks[1]
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_leaves_no_corpus_file_to_read(tmp_path: Path) -> None:
+    """SIGKILL (a crash: no cleanup runs) in the middle of a recording: only the hidden part
+    file is left, which no reader takes for a corpus."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPROBE_")}
+    folder = tmp_path / "corpus"
+    command = [
+        sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", "-q", "-n", "0",
+        "--record", str(folder), "-o", f"keyprobe_reports={tmp_path / 'reports'}",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    part = folder / ".main.jsonl.part"
+    deadline = time.monotonic() + 120
+    try:
+        while not (part.exists() and part.read_text(encoding="utf-8").count("\n") > 50):
+            assert time.monotonic() < deadline and proc.poll() is None, "nothing recorded"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert sorted(p.name for p in folder.iterdir()) == [".main.jsonl.part"]
+    with pytest.raises(corpus.CorpusError, match="no corpus file"):
+        corpus.read([folder])

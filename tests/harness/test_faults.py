@@ -20,6 +20,7 @@ import pytest
 
 from keyprobe.binance.signing import KeyType
 from keyprobe.emulator.app import Emulator
+from keyprobe.harness import corpus
 from keyprobe.harness.orders import FAMILY
 from tests.harness.conftest import REST_ONLY, Provisioned, copy_suites, provision, run_rest_suites
 from tests.harness.faulty import Fault, Faulty
@@ -406,6 +407,8 @@ def test_sigint_in_the_order_suite_leaves_no_order_and_no_half_written_report(
                 "2",
                 "-p",
                 "no:cacheprovider",
+                "--record",
+                "corpus",
             ]
         ),
         cwd=pytester.path,
@@ -434,6 +437,9 @@ def test_sigint_in_the_order_suite_leaves_no_order_and_no_half_written_report(
         assert json.loads((reports / "run.json").read_text())["interrupted"] is True
     for path in (reports / "allure-results").glob("*.json"):
         json.loads(path.read_text())
+    # The corpus (--record): each worker's file complete under its name, whole lines only.
+    recorded = corpus.read([pytester.path / "corpus"])
+    assert recorded and all(f.exchanges for f in recorded)
     # The next run starts by sweeping whatever the interrupted one left.
     again = pytester.runpytest_subprocess(
         "--target", keys.url, "-m", "read", "-k", "h-account", "-p", "no:cacheprovider",
