@@ -55,26 +55,38 @@ def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument(
         "--ws-signature",
         choices=["strict", "lenient"],
-        default="lenient",
+        default=None,
         help="WebSocket API signatures: strict accepts only the documented raw payload; lenient "
-        "(default, what the official binance-sdk-spot needs) also the percent-encoded one",
+        "(default, what the official binance-sdk-spot needs) also the percent-encoded one "
+        "(overrides ws.signature_mode of the behaviour)",
+    )
+    p.add_argument(
+        "--behaviour",
+        type=Path,
+        metavar="FILE",
+        help="behaviour file (TOML): answers to the questions Binance leaves open, e.g. "
+        "[ws] logon_refused_code = -2015; keys it does not name keep the packaged default "
+        "(src/keyprobe/binance/behaviour.toml)",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
+    from keyprobe.binance.unsettled import DEFAULT, BehaviourError, load_behaviour
     from keyprobe.emulator.app import Emulator
     from keyprobe.emulator.demo_keys import write_admin_token, write_demo_keys
     from keyprobe.emulator.keys import KeysFileError, load_keys_file
     from keyprobe.emulator.ratelimit import RateLimits
     from keyprobe.emulator.server import bind_socket, serve_forever, url_of, ws_api_url_of
     from keyprobe.emulator.symbols import SeedFileError, load_seed
-    from keyprobe.emulator.wsapi import SignatureMode, WsSettings
 
     try:
         seed = load_seed(args.seed) if args.seed else None
         records = load_keys_file(args.keys) if args.keys else None
-    except (KeysFileError, SeedFileError) as exc:
+        behaviour = load_behaviour(args.behaviour) if args.behaviour else DEFAULT
+        if args.ws_signature is not None:
+            behaviour = behaviour.with_values({"ws.signature_mode": args.ws_signature})
+    except (KeysFileError, SeedFileError, BehaviourError) as exc:
         print(f"keyprobe emulator: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -89,7 +101,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
     if records is None:
         demo_folder, records = write_demo_keys()
     token_path = write_admin_token(demo_folder)
-    limits = RateLimits()
+    limits = RateLimits.of(behaviour)
     if args.weight_limit is not None:
         limits = replace(
             limits, request_weight=replace(limits.request_weight, limit=args.weight_limit)
@@ -101,7 +113,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         trust_proxy=args.trust_proxy,
         limits=limits,
         latency_ms=args.latency_ms,
-        ws_settings=WsSettings(signature=SignatureMode(args.ws_signature)),
+        behaviour=behaviour,
         admin_token=token_path.read_text(encoding="utf-8"),
     )
 

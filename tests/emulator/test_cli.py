@@ -139,3 +139,43 @@ def test_port_in_use_is_one_line() -> None:
     assert result.returncode == 2
     assert "cannot listen on 127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[ws]\nlogon_refused_code = true\n", "ws.logon_refused_code: expected an integer"),
+        ("[nope]\n", "[nope]: not a known section"),
+        ("[ws\n", "not valid TOML"),
+    ],
+)
+def test_bad_behaviour_file_is_one_line(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "behaviour.toml"
+    path.write_text(content)
+    result = subprocess.run(
+        [*KEYPROBE, "emulator", "--behaviour", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"keyprobe emulator: {path}: " + fragment)
+
+
+def test_a_behaviour_file_changes_what_the_served_emulator_answers(tmp_path: Path) -> None:
+    path = tmp_path / "behaviour.toml"
+    path.write_text("[rest]\nshort_key_code = -2014\nremoved_stream_status = 410\n")
+    with (
+        running("--behaviour", str(path)) as (_proc, lines),
+        httpx.Client(base_url=lines[0]) as client,
+    ):
+        short = client.get("/api/v3/account", headers={"X-MBX-APIKEY": "0123456789"})
+        assert (short.status_code, short.json()["code"]) == (401, -2014)
+        assert client.post("/api/v3/userDataStream").status_code == 410
+    with running() as (_proc, lines), httpx.Client(base_url=lines[0]) as client:
+        short = client.get("/api/v3/account", headers={"X-MBX-APIKEY": "0123456789"})
+        assert (short.status_code, short.json()["code"]) == (401, -2015)

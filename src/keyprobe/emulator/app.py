@@ -20,8 +20,9 @@ from typing import Any
 import orjson
 
 from keyprobe.binance import errors
-from keyprobe.binance.endpoints import BY_ROUTE, PATHS, Api, Endpoint, Security
+from keyprobe.binance.endpoints import BY_ROUTE, PATHS, REMOVED_PATHS, Api, Endpoint, Security
 from keyprobe.binance.errors import BinanceError
+from keyprobe.binance.unsettled import DEFAULT, Behaviour
 from keyprobe.emulator import control, routes
 from keyprobe.emulator import params as P
 from keyprobe.emulator.auth import authenticate
@@ -32,6 +33,7 @@ from keyprobe.emulator.families.state import FUTURES_JSON_TYPE
 from keyprobe.emulator.families_settings import FamiliesSettings
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry
 from keyprobe.emulator.ratelimit import RateLimiter, RateLimits
+from keyprobe.emulator.rest_settings import RestSettings
 from keyprobe.emulator.symbols import Seed
 from keyprobe.emulator.wsapi import WsApi, WsSettings
 
@@ -120,10 +122,15 @@ class Emulator:
         ws_settings: WsSettings | None = None,
         admin_token: str | None = None,
         families: FamiliesSettings | None = None,
+        behaviour: Behaviour = DEFAULT,
     ) -> None:
+        """``behaviour``: the answers to the unsettled questions (binance/unsettled.py);
+        ``ws_settings``, ``families`` and ``limits``, when given, replace their view of it."""
         self.flavor = Flavor(flavor)
         self.clock: Clock = clock or Clock()
-        settings = families or FamiliesSettings()
+        self.behaviour = behaviour
+        self.rest = RestSettings.of(behaviour)
+        settings = families or FamiliesSettings.of(behaviour)
         self.keys = KeyRegistry(
             now_ms=self.clock.now_ms, trading_authority_ms=settings.trading_authority_ms
         )
@@ -131,14 +138,14 @@ class Emulator:
         self.families = Families(settings, self.keys)
         for record in keys:
             self.keys.register(record)
-        self.limiter: RateLimiter = RateLimiter(limits or RateLimits())
+        self.limiter: RateLimiter = RateLimiter(limits or RateLimits.of(behaviour))
         self.exchange: Exchange = Exchange(seed, self.clock.now_ms)
         self.trust_proxy = trust_proxy
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
         # Added before every answer: simulates the round trip to a remote exchange.
         self.latency_ms = latency_ms
         # The WebSocket API at /ws-api/v3, on the same engine, keys and rate limiter.
-        self.ws_api = WsApi(self, ws_settings)
+        self.ws_api = WsApi(self, ws_settings or WsSettings.of(behaviour))
         # API Management (control.py) answers only requests that carry this token.
         self.admin_token = admin_token or secrets.token_urlsafe(32)
 
@@ -244,7 +251,8 @@ class Emulator:
             return _empty_reply(404)
         endpoint = BY_ROUTE.get((method, path))
         if endpoint is None:
-            # Removed endpoints (/api/v3/userDataStream) answer like any unknown path.
+            if path in REMOVED_PATHS:  # /api/v3/userDataStream: rest.removed_stream_status
+                return _empty_reply(self.rest.removed_stream_status)
             return _empty_reply(405 if path in PATHS else 404)
         if too_large or len(raw.query) > MAX_QUERY_BYTES:
             return _empty_reply(413)
@@ -292,11 +300,11 @@ class Emulator:
         if endpoint.security is Security.NONE:
             # NONE endpoints ignore X-MBX-APIKEY entirely, even a malformed one.
             params = parsed.get()
-            P.validate(endpoint, params)
+            P.validate(endpoint, params, self.rest)
             status, payload = routes.public(self, endpoint, params)
             return _json_reply(status, payload)
         caller = authenticate(
-            endpoint, raw, parsed, api_key, client_ip, self.keys, now,
+            endpoint, raw, parsed, api_key, client_ip, self.keys, now, self.rest,
             self.families.denied_code(endpoint),
         )  # fmt: skip
         self.families.gate(endpoint, caller.key, now)

@@ -13,7 +13,10 @@ from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import decode_signature_value, signature_payload, strip_signature
 from keyprobe.emulator import params as P
 from keyprobe.emulator.keys import KeyRecord, KeyRegistry, key_format_ok
+from keyprobe.emulator.rest_settings import RestSettings
 
+# The length of the keys Binance issues [DOC examples, OBS ccxt#3057].
+ISSUED_KEY_LENGTH = 64
 # Timestamps at or above this are microseconds (ms timestamps stay below it until year 5138).
 MICROSECOND_THRESHOLD = 10**14
 
@@ -26,11 +29,13 @@ class Caller:
     params: dict[str, str]
 
 
-def check_timestamp(raw: str, recv_window: Decimal, now_ms: int) -> None:
+def check_timestamp(raw: str, recv_window: Decimal, now_ms: int, rest: RestSettings) -> None:
     """Binance's pseudo-code: accept iff ``timestamp < serverTime + 1000`` and
-    ``serverTime - timestamp <= recvWindow``; the two failures have different messages."""
+    ``serverTime - timestamp <= recvWindow``; the two failures have different messages. A
+    microsecond timestamp is read as one only when rest.accepts_microseconds (else it is far
+    ahead)."""
     stamp = Decimal(int(raw))
-    if stamp >= MICROSECOND_THRESHOLD:
+    if stamp >= MICROSECOND_THRESHOLD and rest.accepts_microseconds:
         stamp /= 1000
     if stamp >= now_ms + 1000:
         raise errors.timestamp_ahead()
@@ -39,14 +44,23 @@ def check_timestamp(raw: str, recv_window: Decimal, now_ms: int) -> None:
 
 
 def check_key(
-    api_key: str | None, client_ip: str, keys: KeyRegistry, unknown_code: int = -2015
+    api_key: str | None,
+    client_ip: str,
+    keys: KeyRegistry,
+    rest: RestSettings,
+    unknown_code: int | None = None,
 ) -> KeyRecord:
     """The first three stages (shared by REST and the WebSocket API): key format, key
-    exists, IP whitelist."""
-    if not api_key or not key_format_ok(api_key):
-        raise errors.bad_api_key_format()
+    exists, IP whitelist. ``unknown_code``: SAPI's own (-2008) where it differs."""
+    if not api_key:
+        raise P.chosen(rest.missing_key_code, errors.bad_api_key_format())
+    if not key_format_ok(api_key):
+        raise P.chosen(rest.malformed_key_code, errors.bad_api_key_format())
     key = keys.get(api_key)
     if key is None:
+        if unknown_code is None:
+            short = len(api_key) < ISSUED_KEY_LENGTH
+            unknown_code = rest.short_key_code if short else rest.unknown_key_code
         raise errors.error(unknown_code)
     if not key.allows_ip(client_ip):
         raise errors.rejected_api_key()
@@ -83,26 +97,29 @@ def authenticate(
     client_ip: str,
     keys: KeyRegistry,
     now_ms: int,
+    rest: RestSettings,
     denied_code: int | None = None,
 ) -> Caller:
     """Run every check a SIGNED endpoint makes before its business logic; raise the first
     failure as Binance reports it. ``denied_code``: the permission refusal, where the app's
     settings choose it (margin orders)."""
     sapi = endpoint.api is Api.SAPI
-    key = check_key(api_key, client_ip, keys, unknown_key_code(endpoint))
+    key = check_key(api_key, client_ip, keys, rest, unknown_key_code(endpoint) if sapi else None)
 
     params = parsed.get()
     if sapi and not params.get("signature"):
         raise errors.unauthorized()  # SAPI without a signature: 401 -1002 (observed)
-    P.validate(endpoint, params)
-    recv_window = P.recv_window_ms(params.get("recvWindow"))
-    check_timestamp(params["timestamp"], recv_window, now_ms)
-
+    P.validate(endpoint, params, rest)
+    recv_window = P.recv_window_ms(params.get("recvWindow"), rest)
+    if rest.timestamp_before_signature:
+        check_timestamp(params["timestamp"], recv_window, now_ms, rest)
     signature = _signature_value(raw)
     body = raw.body if P.body_is_form(raw.content_type) else b""
     payload = signature_payload(raw.query, body)
     if signature is None or not key.verifier.verify(payload, signature):
         raise errors.invalid_signature()
+    if not rest.timestamp_before_signature:
+        check_timestamp(params["timestamp"], recv_window, now_ms, rest)
 
     if denied_code is None:
         denied_code = permission_denied_code(endpoint)

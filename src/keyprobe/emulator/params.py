@@ -10,6 +10,7 @@ from urllib.parse import unquote_to_bytes
 from keyprobe.binance import errors
 from keyprobe.binance.endpoints import Endpoint
 from keyprobe.binance.params import LEGAL_RANGE, PATTERN
+from keyprobe.emulator.rest_settings import RestSettings
 
 MAX_RECV_WINDOW = 60_000
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -90,7 +91,13 @@ def parse(raw: RawRequest) -> Parsed:
         return Parsed({}, exc)
 
 
-def validate(endpoint: Endpoint, params: dict[str, str]) -> None:
+def chosen(code: int, usual: errors.BinanceError) -> errors.BinanceError:
+    """The refusal a setting chose: ``usual`` (with its filled-in message) when the setting
+    keeps its code, else the catalogue's error ``code``."""
+    return usual if code == usual.code else errors.error(code)
+
+
+def validate(endpoint: Endpoint, params: dict[str, str], rest: RestSettings) -> None:
     """Generic syntax checks, in the order Binance reports them: each known parameter's
     value, then mandatory ones, then parameters nobody read, then the recvWindow cap."""
     known = 0
@@ -106,20 +113,25 @@ def validate(endpoint: Endpoint, params: dict[str, str]) -> None:
             raise errors.illegal_chars(spec.name, LEGAL_RANGE[spec.kind])
     for spec in endpoint.all_params:
         if spec.required and spec.name not in params:
-            raise errors.mandatory_missing(spec.name)
+            missing = errors.mandatory_missing(spec.name)
+            if spec.name == "signature":
+                raise chosen(rest.missing_signature_code, missing)
+            raise missing
     if known != len(params):
-        raise errors.unread_parameters(known, len(params))
+        raise chosen(rest.unknown_param_code, errors.unread_parameters(known, len(params)))
     if "recvWindow" in params:
-        recv_window_ms(params["recvWindow"])
+        recv_window_ms(params["recvWindow"], rest)
 
 
-def recv_window_ms(raw: str | None) -> Decimal:
-    """recvWindow in ms: default 5000, at most 60000 (inclusive), up to three decimals."""
+def recv_window_ms(raw: str | None, rest: RestSettings) -> Decimal:
+    """recvWindow in ms: default 5000, at most 60000 (inclusive unless
+    rest.recv_window_max_inclusive says otherwise), up to three decimals."""
     if raw is None:
         return Decimal(5000)
     value = Decimal(raw)
     if value.as_tuple().exponent < -3:  # type: ignore[operator]
         raise errors.too_much_precision("recvWindow")
-    if value > MAX_RECV_WINDOW:
-        raise errors.value_too_large("recvWindow", MAX_RECV_WINDOW)
+    if value > MAX_RECV_WINDOW or (value == MAX_RECV_WINDOW and not rest.recv_window_max_inclusive):
+        usual = errors.value_too_large("recvWindow", MAX_RECV_WINDOW)
+        raise chosen(rest.recv_window_over_max_code, usual)
     return value

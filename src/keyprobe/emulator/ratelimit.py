@@ -10,6 +10,7 @@ from typing import Any
 
 from keyprobe.binance import errors
 from keyprobe.binance.errors import BinanceError
+from keyprobe.binance.unsettled import DEFAULT, Behaviour
 
 _LETTER_MS = {"S": 1_000, "M": 60_000, "H": 3_600_000, "D": 86_400_000}
 _INTERVAL_NAME = {"S": "SECOND", "M": "MINUTE", "H": "HOUR", "D": "DAY"}
@@ -51,9 +52,18 @@ class RateLimits:
     request_weight: Window = Window(6000, 1, "M")
     raw_requests: Window = Window(300_000, 5, "M")
     orders: tuple[Window, ...] = (Window(50, 10, "S"), Window(160_000, 1, "D"))
-    # Requests answered 429 within one weight window before the IP is banned (418).
-    ban_after_violations: int = 10
-    ban_ms: int = 120_000
+    # Requests answered 429 within one weight window before the IP is banned (418), and the
+    # ban's length: views of the table ([ratelimit] in binance/behaviour.toml).
+    ban_after_violations: int = DEFAULT.integer("ratelimit.ban_after_violations")
+    ban_ms: int = DEFAULT.integer("ratelimit.ban_ms")
+
+    @classmethod
+    def of(cls, behaviour: Behaviour) -> RateLimits:
+        """The testnet's published limits, with ``behaviour``'s ban settings."""
+        return cls(
+            ban_after_violations=behaviour.integer("ratelimit.ban_after_violations"),
+            ban_ms=behaviour.integer("ratelimit.ban_ms"),
+        )
 
     def exchange_info(self) -> list[dict[str, Any]]:
         def entry(kind: str, w: Window) -> dict[str, Any]:

@@ -27,9 +27,9 @@ PATH = "/ws-api/v3"
 
 
 class WsApi:
-    def __init__(self, emu: Emulator, settings: WsSettings | None = None) -> None:
+    def __init__(self, emu: Emulator, settings: WsSettings) -> None:
         self.emu = emu
-        self.settings = settings or WsSettings()
+        self.settings = settings
         self.hub = StreamHub(emu.exchange, emu.clock.now_ms)
         self.connections: set[Connection] = set()
         # Connection attempts per IP within the window (ms), for the 300 / 5 min limit.

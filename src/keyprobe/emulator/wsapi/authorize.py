@@ -40,12 +40,12 @@ def authenticate(
     if method.auth is Auth.NONE:
         if req.duplicate:
             raise errors.duplicate_parameter()
-        P.validate(endpoint, params)
+        P.validate(endpoint, params, api.emu.rest)
         return None
     if method.auth is Auth.SESSION:
         if req.duplicate:
             raise errors.duplicate_parameter()
-        P.validate(endpoint, params)
+        P.validate(endpoint, params, api.emu.rest)
         if session_key is None:
             raise errors.error(api.settings.subscribe_without_logon_code)
         return session_key
@@ -54,17 +54,20 @@ def authenticate(
     if explicit:
         if "apiKey" not in params:
             raise errors.mandatory_missing("apiKey")
-        key = check_key(params["apiKey"], client_ip, keys)
+        key = check_key(params["apiKey"], client_ip, keys, api.emu.rest)
     elif session_key is not None:
         key = session_key
     else:
         raise errors.mandatory_missing("apiKey")
     if req.duplicate:
         raise errors.duplicate_parameter()
-    P.validate(endpoint, params)
+    P.validate(endpoint, params, api.emu.rest)
     if explicit and "signature" not in params:
         raise errors.mandatory_missing("signature")
-    check_timestamp(params["timestamp"], P.recv_window_ms(params.get("recvWindow")), now)
+    rest = api.emu.rest  # the stages REST and the WS API share read the [rest] settings
+    check_timestamp(
+        params["timestamp"], P.recv_window_ms(params.get("recvWindow"), rest), now, rest
+    )
     if method.name == "session.logon" and key.key_type not in LOGON_KEY_TYPES:
         raise errors.error(api.settings.logon_refused_code)
     if explicit and not ws_signing.verify(

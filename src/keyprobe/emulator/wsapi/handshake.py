@@ -44,8 +44,9 @@ def read(query_string: bytes, settings: WsSettings) -> Handshake | Refusal:
     formats = set(values.get("responseFormat", []))
     if {"sbe", "json"} <= formats:
         # "If you provide both responseFormat=sbe and responseFormat=json, the response will
-        # be HTTP 400" [DOC D-SBE]; the code is [UNC]: the duplicate-parameter error.
-        return _refusal(errors.error(-1101, 2))
+        # be HTTP 400" [DOC D-SBE]; the code: ws.duplicate_response_format_code.
+        code = settings.duplicate_response_format_code
+        return Refusal(400, code, errors.error(code, 2 if code == -1101 else 0).msg)
     if formats - {"sbe", "json"}:
         return _refusal(errors.error(-1100, 1, "responseFormat", "^(json|sbe)$"))
     if "sbe" in formats:
@@ -70,11 +71,11 @@ def _refusal(exc: errors.BinanceError) -> Refusal:
 
 def too_many_connections(settings: WsSettings) -> Refusal:
     """Past ``max_connection_attempts`` per ``connection_window_s`` from one IP [DOC limit;
-    the answer is UNC: HTTP 429 with the rate-limit code -1003]."""
+    the answer: ws.too_many_connections_status and _code]."""
     minutes = settings.connection_window_s / 60
     return Refusal(
-        429,
-        -1003,
+        settings.too_many_connections_status,
+        settings.too_many_connections_code,
         f"Too many new connections; current limit is {settings.max_connection_attempts} "
         f"connection attempts per {minutes:g} minutes.",
     )
