@@ -131,6 +131,9 @@ def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LeakyRun]:
                 "DEBUG",
                 "-o",
                 "cache_dir=pytest-cache",
+                # The conformance corpus lands in reports/, so the scan below covers it.
+                "--record",
+                "reports/corpus",
             ],
             cwd=tmp_path,
             env=env,
@@ -163,6 +166,10 @@ def test_no_key_secret_or_signature_reaches_any_artifact(leaky_run: LeakyRun) ->
     expected = {"junit.xml", "terminal", "logs/run.log", "reports/matrix.json", "run.json"}
     assert {p for p in places if any(p.endswith(e) for e in expected)}, sorted(places)
     assert any(p.endswith("-attachment.json") for p in places), "no exchanges attached"
+    assert {p for p in places if p.startswith("corpus/")} == {
+        "corpus/gw0.jsonl",
+        "corpus/gw1.jsonl",
+    }
     assert any("lastfailed" in p for p in places), "the cache folder was not written"
     assert "DEBUG" in places["logs/run.log"]
     found = {where: leaks(text, needles) for where, text in places.items()}

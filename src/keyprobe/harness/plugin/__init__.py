@@ -17,7 +17,11 @@ from keyprobe.harness.plugin.checks import (
     pytest_runtest_makereport,
 )
 from keyprobe.harness.plugin.options import pytest_addoption
-from keyprobe.harness.plugin.roles import pytest_configure, pytest_keyboard_interrupt
+from keyprobe.harness.plugin.roles import (
+    pytest_configure,
+    pytest_keyboard_interrupt,
+    pytest_sessionfinish,
+)
 
 __all__ = [
     "keyprobe_check",
@@ -28,4 +32,5 @@ __all__ = [
     "pytest_generate_tests",
     "pytest_keyboard_interrupt",
     "pytest_runtest_makereport",
+    "pytest_sessionfinish",
 ]

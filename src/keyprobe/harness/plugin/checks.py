@@ -16,7 +16,7 @@ from keyprobe.cells import Verdict
 from keyprobe.harness import budget
 from keyprobe.harness.check import CheckInput, CheckResult, check_cell, has_door
 from keyprobe.harness.orders import Ledger
-from keyprobe.harness.plugin.roles import ensure_run
+from keyprobe.harness.plugin.roles import RECORDER, ensure_run
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.run import Run, seeded_faker
@@ -129,6 +129,9 @@ def keyprobe_check(
             for step in attempt.steps:
                 log.info("%s%s: %s", prefix, step.title, step.record.to_json())
         allure.finish(result)
+        recorder = request.config.stash.get(RECORDER, None)
+        if recorder is not None:
+            recorder.add(result)
         record = result.cell()
         request.node.user_properties.append((CELL_PROPERTY, record.to_json()))
         _to_outcome(cell, record.verdict, record.reason)

@@ -98,6 +98,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="local address the run's requests leave from (e.g. 127.0.0.3: N shard processes "
         "on one machine are N clients to a local target's per-IP limits)",
     )
+    # --- record and replay (issue 12) ---
+    group.addoption(
+        "--record",
+        default=None,
+        metavar="DIR",
+        help="write a conformance corpus into DIR: every exchange's shape and answer, one "
+        "JSON line each, never a key, secret or value (replay it with `keyprobe conformance`)",
+    )
     parser.addini(
         "keyprobe_profiles",
         "keyprobe: the key profiles file, relative to the rootdir",

@@ -9,12 +9,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
 
-from keyprobe.harness import budget
+from keyprobe.harness import budget, corpus
 from keyprobe.harness.plugin import options as opts
 from keyprobe.harness.plugin.controller import PLUGIN_NAME as CONTROLLER
 from keyprobe.harness.plugin.controller import Controller, start_run
@@ -23,8 +24,10 @@ from keyprobe.harness.plugin.worker import Worker
 from keyprobe.harness.probes import CATEGORY_HELP
 from keyprobe.harness.redaction import REDACTOR, quiet_http_loggers
 from keyprobe.harness.run import Run
+from keyprobe.harness.sinks.corpus import CorpusWriter
 
 RUN = pytest.StashKey[Run]()
+RECORDER = pytest.StashKey[CorpusWriter]()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -46,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RUN] = worker.run
     else:
         controller = _controller(config, start_run(config))
+    _recorder(config, config.stash[RUN])
     # allure-pytest writes only with --alluredir; the suites always leave results behind.
     if getattr(config.option, "allure_report_dir", "unset") is None:
         results = opts.reports_dir(config) / "allure-results"
@@ -59,6 +63,32 @@ def _controller(config: pytest.Config, run: Run) -> Controller:
     config.pluginmanager.register(controller, CONTROLLER)
     config.stash[RUN] = run
     return controller
+
+
+def _recorder(config: pytest.Config, run: Run) -> None:
+    """--record DIR: this process's corpus file (a worker's is named after the worker)."""
+    folder = config.getoption("record", None)
+    if folder is None or not opts.runs_tests(config):
+        return
+    name = getattr(config, "workerinput", {}).get("workerid", "main")
+    line = corpus.run_line(
+        run.target.name,
+        run.surfaces,
+        source="suites",
+        ws_api=run.target.ws_api_url is not None,
+    )
+    writer = CorpusWriter(Path(folder), name, line)
+    config.stash[RECORDER] = writer
+    config.add_cleanup(writer.close)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The corpus file complete under its name before an xdist worker reports it is done: the
+    controller may end the worker's process soon after, before its config cleanup runs."""
+    writer = session.config.stash.get(RECORDER, None)
+    if writer is not None:
+        writer.close()
 
 
 def ensure_run(config: pytest.Config) -> Run:
