@@ -25,6 +25,7 @@ __all__ = [
     "Behaviour",
     "BehaviourError",
     "Question",
+    "describe",
     "dump_behaviour",
     "load_behaviour",
     "refusal",
@@ -214,6 +215,20 @@ QUESTIONS: tuple[Question, ...] = tuple(
     for e in ENTRIES
 )
 BY_ID: Mapping[str, Question] = MappingProxyType({q.id: q for q in QUESTIONS})
+
+
+def describe(behaviour: Behaviour) -> list[str]:
+    """Every unsettled answer in one place, for a person: id, value, default, question and
+    evidence, the changed ones marked."""
+    lines: list[str] = []
+    for q in QUESTIONS:
+        value = behaviour.value(q.id)
+        mark = "changed, " if value != q.default else ""
+        lines.append(f"{q.id} = {_toml_value(value)}   ({mark}default {_toml_value(q.default)})")
+        lines += [f"    {q.question}", f"    evidence: {q.evidence}"]
+    changed = len(behaviour.changed())
+    lines.append(f"{len(QUESTIONS)} unsettled answers, {changed} changed from the packaged file")
+    return lines
 
 
 def refusal(question_id: str, behaviour: Behaviour | None = None) -> Outcome:
