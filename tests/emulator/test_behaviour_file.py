@@ -102,3 +102,19 @@ def test_the_settings_objects_are_views_of_the_behaviour() -> None:
     assert FamiliesSettings() == FamiliesSettings.of(DEFAULT)
     assert RateLimits() == RateLimits.of(DEFAULT)
     assert WsSettings().signature is SignatureMode(DEFAULT.text("ws.signature_mode"))
+
+
+def test_the_spot_ip_suffix_is_a_setting() -> None:
+    on = DEFAULT.with_values({"rest.rejected_ip_suffix": True})
+    for behaviour, suffix in ((DEFAULT, ""), (on, ", request ip: 127.0.0.1")):
+        emulator = Emulator(behaviour=behaviour)
+        with EmulatorServer(emulator) as server, httpx.Client(base_url=server.url) as client:
+            holder = make_holder(
+                emulator, KeyType.HMAC, permissions=("enableSpotAndMarginTrading",)
+            )
+            answer = call(client, "GET", "/api/v3/account", holder)
+            assert answer.status_code == 401
+            assert answer.json() == {
+                "code": -2015,
+                "msg": "Invalid API-key, IP, or permissions for action." + suffix,
+            }

@@ -164,6 +164,14 @@ ENTRIES: tuple[Entry, ...] = (
         int,
         _status,
     ),
+    Entry(
+        "rest.rejected_ip_suffix",
+        "does spot's -2015 text end ', request ip: <ip>' as /fapi's did?",
+        f"[OBS] 70-byte body, no suffix, on testnet 2022 (binance-connector-js#113); prod today "
+        f"[UNC] {_REF} §5.3",
+        bool,
+        _ip_suffix,
+    ),
     # --- the WebSocket API (binance-ws-api.md §8) --------------------------------------------
     Entry(
         "ws.signature_mode",

@@ -274,7 +274,12 @@ class Emulator:
         try:
             reply = self._serve(endpoint, raw, parsed, api_key, client_ip, now)
         except BinanceError as exc:
-            reply = _error_reply(self.families.futures_error(exc, client_ip) if futures else exc)
+            if futures:
+                exc = self.families.futures_error(exc, client_ip)
+            elif exc.code == -2015 and self.rest.rejected_ip_suffix:
+                # The futures form of the text, on spot: rest.rejected_ip_suffix.
+                exc = BinanceError(exc.status, exc.code, f"{exc.msg}, request ip: {client_ip}")
+            reply = _error_reply(exc)
         if futures:
             reply.headers = [(k, FUTURES_JSON_TYPE if k == b"content-type" else v)
                              for k, v in reply.headers]  # fmt: skip
