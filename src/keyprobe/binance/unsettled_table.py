@@ -66,6 +66,11 @@ def _ip_suffix(status: int, code: int | None, msg: str | None) -> Value:
     return None if code != -2015 or msg is None else ", request ip:" in msg
 
 
+def _filter_name(status: int, code: int | None, msg: str | None) -> Value:
+    prefix = "Filter failure: "
+    return msg[len(prefix) :] if code == -1013 and msg and msg.startswith(prefix) else None
+
+
 def _signature_order(status: int, code: int | None, msg: str | None) -> Value:
     # Sent with both a bad signature and a stale timestamp: which one came back.
     return {-1021: True, -1022: False}.get(code or 0)
@@ -171,6 +176,14 @@ ENTRIES: tuple[Entry, ...] = (
         f"[UNC] {_REF} §5.3",
         bool,
         _ip_suffix,
+    ),
+    # --- orders (binance-spot-auth.md §5.3, §7) ------------------------------------------------
+    Entry(
+        "orders.percent_price_by_side_name",
+        "a price outside PERCENT_PRICE_BY_SIDE's band: the name in 'Filter failure: <NAME>'",
+        f"D-ERR lists no string for the BY_SIDE variant [UNC] {_REF} §5.3, §7",
+        str,
+        _filter_name,
     ),
     # --- the WebSocket API (binance-ws-api.md §8) --------------------------------------------
     Entry(

@@ -139,7 +139,7 @@ class Emulator:
         for record in keys:
             self.keys.register(record)
         self.limiter: RateLimiter = RateLimiter(limits or RateLimits.of(behaviour))
-        self.exchange: Exchange = Exchange(seed, self.clock.now_ms)
+        self.exchange: Exchange = Exchange(seed, self.clock.now_ms, behaviour)
         self.trust_proxy = trust_proxy
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
         # Added before every answer: simulates the round trip to a remote exchange.
