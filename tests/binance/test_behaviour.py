@@ -189,3 +189,18 @@ def test_no_unsettled_choice_is_left_outside_the_table() -> None:
 def test_values_out_of_range_are_refused(values: dict[str, object], fragment: str) -> None:
     with pytest.raises(BehaviourError, match=fragment):
         DEFAULT.with_values(values)
+
+
+def test_propose_turns_recorded_answers_into_the_settings_that_differ() -> None:
+    answers = {
+        "ws.logon_refused_code": (401, -2015, "Invalid API-key, IP, or permissions for action."),
+        "ws.unknown_method_code": (400, -1020, "This operation is not supported."),  # as now
+        "rest.accepts_microseconds": (400, -1021, "Timestamp for this request ..."),
+        "rest.recv_window_over_max_code": (400, -1022, "Signature ..."),  # says nothing
+        "ws.revoke_on_missing_permission": (401, -2015, "..."),  # no from_answer
+    }
+    proposed = unsettled.propose(answers)
+    assert proposed == {"ws.logon_refused_code": -2015, "rest.accepts_microseconds": False}
+    assert unsettled.propose(answers, base=DEFAULT.with_values(proposed)) == {}
+    with pytest.raises(BehaviourError, match="error catalogue"):
+        unsettled.propose({"ws.logon_refused_code": (400, -99999, "new")})
