@@ -43,6 +43,9 @@ def test_every_question_has_its_question_evidence_and_default() -> None:
 def test_the_packaged_file_is_the_table_rendered_with_every_value() -> None:
     packaged = resources.files("keyprobe.binance").joinpath(unsettled.PACKAGED)
     text = packaged.read_text(encoding="utf-8")
+    # After adding an entry to unsettled_table.py (and its value to the file), regenerate with
+    # python -c 'import keyprobe.binance.unsettled as u; print(u.render_behaviour(
+    #   u.DEFAULT.values(), note=u.PACKAGED_NOTE), end="")' > src/keyprobe/binance/behaviour.toml
     assert text == unsettled.render_behaviour(DEFAULT.values(), note=unsettled.PACKAGED_NOTE)
     flat = {f"{s}.{k}" for s, table in tomllib.loads(text).items() for k in table}
     assert flat == {q.id for q in QUESTIONS}
