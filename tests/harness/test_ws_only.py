@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from keyprobe.binance.signing import KeyType
+from keyprobe.binance.unsettled import DEFAULT, refusal
 from keyprobe.emulator import control
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.wsapi import WsSettings, authorize
@@ -204,10 +205,15 @@ def test_elsewhere_the_revocation_probe_is_skipped_and_logon_codes_are_not_belie
 
 
 def test_the_harness_s_choices_match_the_emulator_s_defaults() -> None:
-    """Chosen apart (the harness does not read the emulator), documented alike."""
+    """Both read the one table (the harness does not read the emulator): a value pinned in
+    binance/behaviour.toml moves the expectation and the emulator's answer together."""
     settings = WsSettings()
+    assert refusal("ws.logon_refused_code") == expectations.LOGON_REFUSED
     assert expectations.LOGON_REFUSED.code == settings.logon_refused_code
     assert settings.subscribe_without_logon_code == expectations.NO_SESSION_CODE
+    assert DEFAULT.value("ws.subscribe_without_logon_code") == expectations.NO_SESSION_CODE
+    assert refusal("rest.malformed_key_code") == expectations.MALFORMED_KEY
+    assert DEFAULT.value("rest.unknown_key_code") == expectations.UNKNOWN_KEY_CODE
     assert expectations.LOGON_KEY_TYPES == authorize.LOGON_KEY_TYPES
     assert api_management.PREFIX == control.PREFIX
     assert api_management.TOKEN_HEADER.lower().encode() == control.TOKEN_HEADER

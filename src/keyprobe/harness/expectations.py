@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
+from keyprobe.binance.endpoints import Api, permission_denied_code, unknown_key_code
 from keyprobe.binance.errors import Family, message
 from keyprobe.binance.outcome import OK, Outcome
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
+from keyprobe.binance.unsettled import DEFAULT, refusal
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
 from keyprobe.harness.probes import BY_NAME, Probe, Scenario
@@ -22,16 +23,17 @@ from keyprobe.harness.targets import Target, Transport
 # Only these key types may session.logon: "Only Ed25519 keys are supported for this feature"
 # [DOC binance-ws-api.md §3.1].
 LOGON_KEY_TYPES = frozenset({KeyType.ED25519})
-# [UNC] What session.logon answers any other key type (binance-ws-api.md §3.1, §8 Q1): the
-# refusal is documented, its code is not. The one user report (sieblyio/binance#626) saw "an
-# invalid signature error", so 400 / -1022, the emulator's WsSettings.logon_refused_code too.
-# Chosen here on its own, not read from the emulator: a live target that answers otherwise
-# shows as MISMATCH instead of being believed.
-LOGON_REFUSED = Outcome(400, -1022, message(-1022))
-# [UNC] userDataStream.subscribe on a connection without a logged-on session (§8 Q9): the key
-# is missing, so the WS API's key error 401 / -2015 (the emulator's
-# WsSettings.subscribe_without_logon_code).
-NO_SESSION_CODE = -2015
+# What session.logon answers any other key type, and userDataStream.subscribe without a
+# session: unsettled answers (binance-ws-api.md §8 Q1, Q9), read from the one table
+# (binance/unsettled.py's DEFAULT, the packaged behaviour.toml), as the emulator's defaults
+# are. Not read from the emulator or the target: a live target that answers otherwise shows as
+# MISMATCH instead of being believed, and a recorded answer pinned in the table moves both.
+LOGON_REFUSED = refusal("ws.logon_refused_code")
+NO_SESSION_CODE = DEFAULT.integer("ws.subscribe_without_logon_code")
+# A malformed key (rest.malformed_key_code) and a well-formed unknown /api key
+# (rest.unknown_key_code), as the table answers them.
+MALFORMED_KEY = refusal("rest.malformed_key_code")
+UNKNOWN_KEY_CODE = DEFAULT.integer("rest.unknown_key_code")
 # The permission the revocation probe removes mid-session, first one the profile declares; a
 # key with none gets its IP whitelist moved to an address the connection does not come from.
 REVOKE_ORDER = (Permission.SPOT_AND_MARGIN_TRADING, Permission.READING)
@@ -63,6 +65,15 @@ class NotExpressible:
 
 def _refused(status: int, code: int, why: str, msg: str | None = None) -> Expectation:
     return Expectation(Outcome(status, code, msg if msg is not None else message(code)), True, why)
+
+
+def _malformed() -> Expectation:
+    return Expectation(MALFORMED_KEY, True, "the API key is malformed")
+
+
+def _unknown(code: int = UNKNOWN_KEY_CODE) -> Expectation:
+    why = "the target does not know this key"
+    return _rejected_key(why) if code == -2015 else _refused(401, code, why)
 
 
 def _rejected_key(why: str) -> Expectation:
@@ -144,9 +155,9 @@ def derive(
 def _key_refused(profile: Profile, target: Target) -> Expectation | None:
     """A key that no signed WS method accepts: malformed, unknown, or not from this address."""
     if profile.kind is KeyKind.MALFORMED:
-        return _refused(401, -2014, "the API key is malformed")
+        return _malformed()
     if profile.kind is KeyKind.UNKNOWN:
-        return _rejected_key("the target does not know this key")
+        return _unknown()
     source = target.source_address
     if source is not None and not profile.allows_address(source):
         return _rejected_key(
@@ -237,12 +248,9 @@ def _derived(profile: Profile, probe: Probe, target: Target, transport: Transpor
     elif probe.fault is Fault.UNKNOWN_KEY:
         kind = KeyKind.UNKNOWN
     if kind is KeyKind.MALFORMED:
-        return _refused(401, -2014, "the API key is malformed")
+        return _malformed()
     if kind is KeyKind.UNKNOWN:
-        code = unknown_key_code(ep)
-        if code == -2015:
-            return _rejected_key("the target does not know this key")
-        return _refused(401, code, "the target does not know this key")
+        return _unknown(unknown_key_code(ep) if ep.api is Api.SAPI else UNKNOWN_KEY_CODE)
     foreign = probe.fault is Fault.FOREIGN_ADDRESS
     source = target.foreign_address if foreign else target.source_address
     if source is not None and not profile.allows_address(source):

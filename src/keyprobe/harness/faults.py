@@ -13,6 +13,7 @@ from typing import Protocol
 from keyprobe.binance.errors import message
 from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import KeyType, MaskedRepr, Signer, generate_api_key
+from keyprobe.binance.unsettled import refusal
 from keyprobe.harness.targets import Transport
 
 # How far the deliberately wrong timestamps are off: well beyond any offset error.
@@ -112,7 +113,7 @@ FAULTS: dict[Fault, FaultSpec] = {
             "signed request without X-MBX-APIKEY",
             Stage.KEY_HEADER,
             lambda send, _t, _tools: replace(send, api_key=None),
-            Outcome(401, -2014, message(-2014)),
+            refusal("rest.missing_key_code"),
             "no X-MBX-APIKEY header",
             # Over the WebSocket API the key is the mandatory apiKey param (reference
             # binance-ws-api.md §2.1): a syntax error, checked before any key lookup.
