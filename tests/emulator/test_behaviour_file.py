@@ -24,7 +24,7 @@ PINNED = {
     "rest.short_key_code": -2014,
     "rest.recv_window_over_max_code": -1131,
     "rest.timestamp_before_signature": False,
-    "rest.removed_stream_status": 410,
+    "rest.removed_stream_status": 404,
     "ws.logon_refused_code": -2015,
     "ws.unknown_method_code": -1000,
 }
@@ -64,7 +64,7 @@ def test_a_behaviour_file_changes_the_answers_over_the_socket(tmp_path: Path) ->
         "short_key": (401, -2015),
         "recv_window": (400, -1102),
         "precedence": (400, -1021),
-        "removed": (404, None),
+        "removed": (410, None),
         "logon": (400, -1022),
         "unknown_method": (400, -1020),
     }
@@ -72,7 +72,7 @@ def test_a_behaviour_file_changes_the_answers_over_the_socket(tmp_path: Path) ->
         "short_key": (401, -2014),
         "recv_window": (400, -1131),
         "precedence": (400, -1022),
-        "removed": (410, None),
+        "removed": (404, None),
         "logon": (401, -2015),
         "unknown_method": (400, -1000),
     }

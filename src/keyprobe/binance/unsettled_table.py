@@ -114,7 +114,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "rest.removed_stream_status",
         "the removed /api/v3/userDataStream (and /api/v1): which HTTP status?",
-        f"removed 2026-02 [DOC D-CL]; the answer [UNC; INF: 404 like any unknown path] {_REF} §2",
+        f"removed 2026-02 [DOC D-CL]; 410 Gone [OBS unicorn-binance-websocket-api#411] {_WS} §6",
         int,
         read_status,
     ),
