@@ -68,11 +68,16 @@ def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "[ws] logon_refused_code = -2015; keys it does not name keep the packaged default "
         "(src/keyprobe/binance/behaviour.toml)",
     )
+    p.add_argument(
+        "--print-behaviour",
+        action="store_true",
+        help="print every unsettled answer (id, value, default, question, evidence) and exit",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
-    from keyprobe.binance.unsettled import DEFAULT, BehaviourError, load_behaviour
+    from keyprobe.binance.unsettled import DEFAULT, BehaviourError, describe, load_behaviour
     from keyprobe.emulator.app import Emulator
     from keyprobe.emulator.demo_keys import write_admin_token, write_demo_keys
     from keyprobe.emulator.keys import KeysFileError, load_keys_file
@@ -89,6 +94,9 @@ def _run_emulator(args: argparse.Namespace) -> int:
     except (KeysFileError, SeedFileError, BehaviourError) as exc:
         print(f"keyprobe emulator: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.print_behaviour:
+        print("\n".join(describe(behaviour)))
+        return 0
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
@@ -373,8 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _gate_parser(sub)
     _observe_parser(sub)
     _merge_parser(sub)
-    conformance.add_parser(sub)
-    settling.add_parser(sub)
+    conformance.add_parser(sub, settling)
     args = parser.parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
@@ -386,12 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_observe(args)
     if args.command == "merge":
         return _run_merge(args)
-    if args.command == "conformance":
-        return conformance.run(args)
-    if args.command == "settle":
-        return settling.run(args)
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE
+    return int(args.run(args))  # conformance, settle: set by their modules' add_parser
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keyprobe.binance.unsettled import (
     BY_ID,
@@ -208,7 +208,17 @@ def write_proposal(proposal: Proposal, base: Behaviour, path: Path, corpora: str
     dump_behaviour(values, path, note=note)
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+class Command(Protocol):
+    """A module that adds one subcommand (``keyprobe settle``: ``settling.py``)."""
+
+    def add_parser(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], *more: Command) -> None:
+    """``keyprobe conformance`` (and the commands ``more`` add): each sets ``run``, which
+    ``cli.main`` calls."""
+    for command in more:
+        command.add_parser(sub)
     p = sub.add_parser(
         "conformance",
         help="replay a recorded corpus on the emulator and show every difference",
@@ -233,6 +243,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="FILE",
         help="write the behaviour settings that remove the differences the table explains",
     )
+    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

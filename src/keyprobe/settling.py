@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--out", type=Path, default=Path("reports/settle"), help="corpus folder (reports/settle)"
     )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

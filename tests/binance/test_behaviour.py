@@ -43,6 +43,9 @@ def test_every_question_has_its_question_evidence_and_default() -> None:
 def test_the_packaged_file_is_the_table_rendered_with_every_value() -> None:
     packaged = resources.files("keyprobe.binance").joinpath(unsettled.PACKAGED)
     text = packaged.read_text(encoding="utf-8")
+    # After adding an entry to unsettled_table.py (and its value to the file), regenerate with
+    # python -c 'import keyprobe.binance.unsettled as u; print(u.render_behaviour(
+    #   u.DEFAULT.values(), note=u.PACKAGED_NOTE), end="")' > src/keyprobe/binance/behaviour.toml
     assert text == unsettled.render_behaviour(DEFAULT.values(), note=unsettled.PACKAGED_NOTE)
     flat = {f"{s}.{k}" for s, table in tomllib.loads(text).items() for k in table}
     assert flat == {q.id for q in QUESTIONS}
@@ -189,3 +192,18 @@ def test_no_unsettled_choice_is_left_outside_the_table() -> None:
 def test_values_out_of_range_are_refused(values: dict[str, object], fragment: str) -> None:
     with pytest.raises(BehaviourError, match=fragment):
         DEFAULT.with_values(values)
+
+
+def test_propose_turns_recorded_answers_into_the_settings_that_differ() -> None:
+    answers = {
+        "ws.logon_refused_code": (401, -2015, "Invalid API-key, IP, or permissions for action."),
+        "ws.unknown_method_code": (400, -1020, "This operation is not supported."),  # as now
+        "rest.accepts_microseconds": (400, -1021, "Timestamp for this request ..."),
+        "rest.recv_window_over_max_code": (400, -1022, "Signature ..."),  # says nothing
+        "ws.revoke_on_missing_permission": (401, -2015, "..."),  # no from_answer
+    }
+    proposed = unsettled.propose(answers)
+    assert proposed == {"ws.logon_refused_code": -2015, "rest.accepts_microseconds": False}
+    assert unsettled.propose(answers, base=DEFAULT.with_values(proposed)) == {}
+    with pytest.raises(BehaviourError, match="error catalogue"):
+        unsettled.propose({"ws.logon_refused_code": (400, -99999, "new")})

@@ -592,16 +592,17 @@ def test_public_endpoints_ignore_the_key(client: httpx.Client, key: str) -> None
 # ------------------------------------------------------------------------------ routes
 
 
-def test_unknown_and_removed_paths_are_bare_404(client: httpx.Client, emu: Emulator) -> None:
+def test_unknown_paths_are_bare_404_removed_ones_410(client: httpx.Client, emu: Emulator) -> None:
+    # The removed listenKey endpoints answer 410 Gone [OBS binance-ws-api.md §6].
     holder = make_holder(emu)
-    for method, path in (
-        ("GET", "/api/v3/nothing"),
-        ("POST", "/api/v3/userDataStream"),
-        ("PUT", "/api/v3/userDataStream"),
-        ("GET", "/sapi/v1/nothing"),
+    for method, path, status in (
+        ("GET", "/api/v3/nothing", 404),
+        ("POST", "/api/v3/userDataStream", 410),
+        ("PUT", "/api/v3/userDataStream", 410),
+        ("GET", "/sapi/v1/nothing", 404),
     ):
         r = client.request(method, path, headers={"X-MBX-APIKEY": holder.api_key})
-        assert r.status_code == 404, path
+        assert r.status_code == status, path
         assert r.content == b""
         assert r.headers["content-type"].startswith("text/plain")
 

@@ -24,7 +24,7 @@ PINNED = {
     "rest.short_key_code": -2014,
     "rest.recv_window_over_max_code": -1131,
     "rest.timestamp_before_signature": False,
-    "rest.removed_stream_status": 410,
+    "rest.removed_stream_status": 404,
     "ws.logon_refused_code": -2015,
     "ws.unknown_method_code": -1000,
 }
@@ -64,7 +64,7 @@ def test_a_behaviour_file_changes_the_answers_over_the_socket(tmp_path: Path) ->
         "short_key": (401, -2015),
         "recv_window": (400, -1102),
         "precedence": (400, -1021),
-        "removed": (404, None),
+        "removed": (410, None),
         "logon": (400, -1022),
         "unknown_method": (400, -1020),
     }
@@ -72,7 +72,7 @@ def test_a_behaviour_file_changes_the_answers_over_the_socket(tmp_path: Path) ->
         "short_key": (401, -2014),
         "recv_window": (400, -1131),
         "precedence": (400, -1022),
-        "removed": (410, None),
+        "removed": (404, None),
         "logon": (401, -2015),
         "unknown_method": (400, -1000),
     }
@@ -102,3 +102,34 @@ def test_the_settings_objects_are_views_of_the_behaviour() -> None:
     assert FamiliesSettings() == FamiliesSettings.of(DEFAULT)
     assert RateLimits() == RateLimits.of(DEFAULT)
     assert WsSettings().signature is SignatureMode(DEFAULT.text("ws.signature_mode"))
+
+
+def test_the_spot_ip_suffix_is_a_setting() -> None:
+    on = DEFAULT.with_values({"rest.rejected_ip_suffix": True})
+    for behaviour, suffix in ((DEFAULT, ""), (on, ", request ip: 127.0.0.1")):
+        emulator = Emulator(behaviour=behaviour)
+        with EmulatorServer(emulator) as server, httpx.Client(base_url=server.url) as client:
+            holder = make_holder(
+                emulator, KeyType.HMAC, permissions=("enableSpotAndMarginTrading",)
+            )
+            answer = call(client, "GET", "/api/v3/account", holder)
+            assert answer.status_code == 401
+            assert answer.json() == {
+                "code": -2015,
+                "msg": "Invalid API-key, IP, or permissions for action." + suffix,
+            }
+
+
+def test_the_percent_price_by_side_failure_name_is_a_setting_on_both_doors() -> None:
+    renamed = DEFAULT.with_values({"orders.percent_price_by_side_name": "PERCENT_PRICE"})
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC"}
+    order |= {"quantity": "0.001", "price": "12999.99"}
+    for behaviour, name in ((DEFAULT, "PERCENT_PRICE_BY_SIDE"), (renamed, "PERCENT_PRICE")):
+        emulator = Emulator(behaviour=behaviour)
+        with EmulatorServer(emulator) as server, httpx.Client(base_url=server.url) as client:
+            holder = make_holder(emulator, KeyType.ED25519)
+            rest = call(client, "POST", "/api/v3/order/test", holder, order)
+            assert rest.json() == {"code": -1013, "msg": f"Filter failure: {name}"}
+            with WsClient(server.ws_url) as ws:
+                answer = ws.call("order.test", signed(holder, order))
+                assert answer["error"] == {"code": -1013, "msg": f"Filter failure: {name}"}

@@ -168,14 +168,37 @@ def test_bad_behaviour_file_is_one_line(tmp_path: Path, content: str, fragment: 
 
 def test_a_behaviour_file_changes_what_the_served_emulator_answers(tmp_path: Path) -> None:
     path = tmp_path / "behaviour.toml"
-    path.write_text("[rest]\nshort_key_code = -2014\nremoved_stream_status = 410\n")
+    path.write_text("[rest]\nshort_key_code = -2014\nremoved_stream_status = 404\n")
     with (
         running("--behaviour", str(path)) as (_proc, lines),
         httpx.Client(base_url=lines[0]) as client,
     ):
         short = client.get("/api/v3/account", headers={"X-MBX-APIKEY": "0123456789"})
         assert (short.status_code, short.json()["code"]) == (401, -2014)
-        assert client.post("/api/v3/userDataStream").status_code == 410
+        assert client.post("/api/v3/userDataStream").status_code == 404
     with running() as (_proc, lines), httpx.Client(base_url=lines[0]) as client:
         short = client.get("/api/v3/account", headers={"X-MBX-APIKEY": "0123456789"})
         assert (short.status_code, short.json()["code"]) == (401, -2015)
+
+
+def test_print_behaviour_shows_every_unsettled_answer(tmp_path: Path) -> None:
+    from keyprobe.binance.unsettled import QUESTIONS
+
+    path = tmp_path / "behaviour.toml"
+    path.write_text("[ws]\nlogon_refused_code = -2015\n")
+    result = subprocess.run(
+        [*KEYPROBE, "emulator", "--print-behaviour", "--behaviour", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    out = result.stdout
+    for q in QUESTIONS:
+        assert f"\n    {q.question}\n    evidence: {q.evidence}\n" in "\n" + out, q.id
+    assert "ws.logon_refused_code = -2015   (changed, default -1022)" in out
+    assert "rest.missing_key_code = -2014   (default -2014)" in out
+    assert (
+        out.splitlines()[-1]
+        == f"{len(QUESTIONS)} unsettled answers, 1 changed from the packaged file"
+    )

@@ -20,10 +20,11 @@ from keyprobe.harness.budget import OutOfBudget
 from keyprobe.harness.client import Answer, ServerClock, Wire
 from keyprobe.harness.expectations import Expectation
 from keyprobe.harness.facts import Options, measure_facts
-from keyprobe.harness.order_pace import OrderPace, limits_from_rate_limits
+from keyprobe.harness.order_pace import OrderPace, counts_from_rate_limits, limits_from_rate_limits
 from keyprobe.harness.probes import BY_NAME
 from keyprobe.harness.targets import resolve_target
 from keyprobe.harness.verdicts import judge
+from keyprobe.harness.ws_client import WsWire
 
 KEY = "k" * 64
 
@@ -167,3 +168,77 @@ def test_two_runners_on_one_account_get_no_1015(serve: Callable[[Emulator], str]
         for wire, _ in wires:
             wire.close()
     assert statuses == [(200, None)] * 12, statuses
+
+
+@pytest.mark.parametrize("paced", [True, False], ids=["paced", "unpaced"])
+def test_ws_and_rest_orders_share_one_pace(serve: Callable[[Emulator], str], paced: bool) -> None:
+    """Two runners on one account, one placing over REST and one over the WebSocket API, from
+    two addresses: the pace reads the account's count from the REST headers and from the WS
+    answers' ``rateLimits`` alike, so no order gets -1015. Unpaced, the same sequence is
+    refused, which shows the limit is really there to be kept."""
+    emu = Emulator(limits=RateLimits(orders=(Window(4, 1, "S"), Window(160_000, 1, "D"))))
+    url = serve(emu)
+    material = generate_key_material(KeyType.ED25519)
+    api_key = generate_api_key()
+    emu.keys.register(
+        KeyRecord.create(
+            api_key,
+            KeyType.ED25519,
+            material.public,
+            ["enableReading", "enableSpotAndMarginTrading"],
+        )
+    )
+    signer = load_signer(KeyType.ED25519, material.private)
+    target = resolve_target(url)
+    facts = measure_facts(target, Options(target=url))
+    assert facts.recipe is not None and target.ws_api_url is not None
+    pace = OrderPace(facts.order_limits, headroom=1.0) if paced else None
+    rest = Wire(url, ServerClock(facts.offset_ms))
+    rest.order_pace = pace
+    ws = WsWire(target.ws_api_url, ServerClock(facts.offset_ms), order_pace=pace)
+    statuses = []
+    try:
+        for i in range(12):
+            if i % 2:
+                sent = ws.call(
+                    "order.place",
+                    facts.recipe.params(),
+                    api_key=api_key,
+                    signer=signer,
+                    source="127.0.0.2",
+                )
+            else:
+                sent = rest.call(
+                    "newOrder", facts.recipe.params(), api_key=api_key, signer=signer,
+                    source="127.0.0.1",
+                )  # fmt: skip
+            statuses.append((sent.answer.status, sent.answer.code))
+        rest.call("cancelOpenOrders", [("symbol", facts.recipe.symbol)],
+                  api_key=api_key, signer=signer, source="127.0.0.1")  # fmt: skip
+    finally:
+        rest.close()
+        ws.close()
+    if paced:
+        assert statuses == [(200, None)] * 12, statuses
+    else:
+        assert (429, -1015) in statuses, statuses
+
+
+def test_ws_rate_limits_become_header_counts() -> None:
+    frame_limits = [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+         "limit": 6000, "count": 9},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50,
+         "count": 3},
+        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000,
+         "count": 7},
+    ]  # fmt: skip
+    assert counts_from_rate_limits(frame_limits) == {
+        "x-mbx-order-count-10s": "3",
+        "x-mbx-order-count-1d": "7",
+    }
+    assert counts_from_rate_limits("nonsense") == {}
+    clock = FakeTime()
+    pace = OrderPace({"10s": 5}, headroom=1.0, now_ms=clock.now, sleep=clock.sleep)
+    pace.observe(KEY, counts_from_rate_limits(frame_limits))
+    assert pace.count(KEY, "10s") == 3

@@ -11,6 +11,7 @@ from dataclasses import replace
 from keyprobe.binance.endpoint_model import Endpoint, Security, fixed, signed
 from keyprobe.binance.params import Kind, Param
 from keyprobe.binance.permissions import Permission
+from keyprobe.binance.unsettled import DEFAULT
 
 _SYMBOL = Param("symbol", Kind.SYMBOL, required=True)
 _ORDER_ID = Param("orderId", Kind.LONG)
@@ -63,12 +64,14 @@ FUTURES_ENDPOINTS: tuple[Endpoint, ...] = (
 )  # fmt: skip
 
 MARGIN_ENDPOINTS: tuple[Endpoint, ...] = (
-    # Margin orders are governed by Spot & Margin Trading (§2); refused with -2015 [INF §2 M2].
+    # Margin orders are governed by Spot & Margin Trading (§2); the refusal's code is the
+    # table's families.margin_order_denied_code (what the harness expects; the emulator reads
+    # its own Behaviour's value).
     replace(
         signed("marginCancelOrder", "DELETE", "/sapi/v1/margin/order", Security.TRADE, fixed(10),
                (_SYMBOL, Param("isIsolated"), _ORDER_ID, _ORIG_CLIENT_ID,
                 Param("newClientOrderId", Kind.CLIENT_ID)), _TRADE),
-        denied_code=-2015,
+        denied_code=DEFAULT.integer("families.margin_order_denied_code"),
     ),
     # "(MARGIN)", weight 1500 per account (§2, the borrow-repay page); MARGIN ⇒ enableMargin
     # [INF], refused with 401 -1002 as observed for borrow and transfer.

@@ -17,7 +17,8 @@ from types import MappingProxyType
 
 from keyprobe.binance.errors import CATALOGUE, error
 from keyprobe.binance.outcome import Outcome
-from keyprobe.binance.unsettled_table import ENTRIES, Entry, Value
+from keyprobe.binance.unsettled_readers import Value
+from keyprobe.binance.unsettled_table import ENTRIES, Entry
 
 __all__ = [
     "DEFAULT",
@@ -25,8 +26,10 @@ __all__ = [
     "Behaviour",
     "BehaviourError",
     "Question",
+    "describe",
     "dump_behaviour",
     "load_behaviour",
+    "propose",
     "refusal",
 ]
 
@@ -214,6 +217,39 @@ QUESTIONS: tuple[Question, ...] = tuple(
     for e in ENTRIES
 )
 BY_ID: Mapping[str, Question] = MappingProxyType({q.id: q for q in QUESTIONS})
+
+
+def describe(behaviour: Behaviour) -> list[str]:
+    """Every unsettled answer in one place, for a person: id, value, default, question and
+    evidence, the changed ones marked."""
+    lines: list[str] = []
+    for q in QUESTIONS:
+        value = behaviour.value(q.id)
+        mark = "changed, " if value != q.default else ""
+        lines.append(f"{q.id} = {_toml_value(value)}   ({mark}default {_toml_value(q.default)})")
+        lines += [f"    {q.question}", f"    evidence: {q.evidence}"]
+    changed = len(behaviour.changed())
+    lines.append(f"{len(QUESTIONS)} unsettled answers, {changed} changed from the packaged file")
+    return lines
+
+
+Answer = tuple[int, int | None, str | None]  # (status, code, msg) as recorded
+
+
+def propose(answers: Mapping[str, Answer], base: Behaviour | None = None) -> dict[str, Value]:
+    """The settings that reproduce recorded ``answers`` (question id -> the answer to the
+    request that asks it), where they differ from ``base`` (default ``DEFAULT``): what
+    ``dump_behaviour`` writes for a corpus. An answer that says nothing (``from_answer`` None
+    or returning None) proposes nothing; an unknown id is a KeyError."""
+    current = base or DEFAULT
+    proposed: dict[str, Value] = {}
+    for question_id, (status, code, msg) in answers.items():
+        read = BY_ID[question_id].from_answer
+        value = read(status, code, msg) if read is not None else None
+        if value is not None and value != current.value(question_id):
+            proposed[question_id] = value
+    current.with_values(proposed)  # a proposal is a legal behaviour (a code in the catalogue)
+    return proposed
 
 
 def refusal(question_id: str, behaviour: Behaviour | None = None) -> Outcome:

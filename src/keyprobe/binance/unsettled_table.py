@@ -6,12 +6,20 @@ file that tags an emulator answer [UNC]."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-Value = bool | int | str | None
-# (status, code, msg) of one recorded answer -> the setting's value, or None: says nothing.
-FromAnswer = Callable[[int, int | None, str | None], Value]
+from keyprobe.binance.unsettled_readers import (
+    FromAnswer,
+    accepted,
+    code_if,
+    filter_name,
+    ip_suffix,
+    lenient,
+    msg_of,
+    read_code,
+    read_status,
+    signature_order,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,60 +30,6 @@ class Entry:
     kind: type[bool] | type[int] | type[str]
     from_answer: FromAnswer | None = None
     choices: tuple[str, ...] = ()
-
-
-def _code(status: int, code: int | None, msg: str | None) -> Value:
-    return code
-
-
-def _status(status: int, code: int | None, msg: str | None) -> Value:
-    return status
-
-
-def _accepted(*refusals: int) -> FromAnswer:
-    """A bool question "is X accepted?": a 2xx says yes, one of ``refusals`` says no, any other
-    answer (a refusal at another stage) says nothing."""
-
-    def read(status: int, code: int | None, msg: str | None) -> Value:
-        if 200 <= status < 300:
-            return True
-        return False if code in refusals else None
-
-    return read
-
-
-def _code_if(*codes: int) -> FromAnswer:
-    """The code, when it is one the question is about (another stage's refusal says nothing)."""
-
-    def read(status: int, code: int | None, msg: str | None) -> Value:
-        return code if code in codes else None
-
-    return read
-
-
-def _msg_of(code: int) -> FromAnswer:
-    def read(status: int, code_: int | None, msg: str | None) -> Value:
-        if code_ != code or msg is None:
-            return None
-        return msg.split(", request ip:")[0]
-
-    return read
-
-
-def _ip_suffix(status: int, code: int | None, msg: str | None) -> Value:
-    return None if code != -2015 or msg is None else ", request ip:" in msg
-
-
-def _signature_order(status: int, code: int | None, msg: str | None) -> Value:
-    # Sent with both a bad signature and a stale timestamp: which one came back.
-    return {-1021: True, -1022: False}.get(code or 0)
-
-
-def _lenient(status: int, code: int | None, msg: str | None) -> Value:
-    # A percent-encoded payload's signature: accepted means lenient.
-    if 200 <= status < 300:
-        return "lenient"
-    return "strict" if code == -1022 else None
 
 
 _REF = "binance-spot-auth.md"
@@ -89,14 +43,14 @@ ENTRIES: tuple[Entry, ...] = (
         "a SIGNED /api request without the X-MBX-APIKEY header: which code?",
         f"[OBS indirect] binance-connector-js#529, #541 (-2014), not a controlled test {_REF} §5.5",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "rest.malformed_key_code",
         "an X-MBX-APIKEY that is no key token (odd characters, over 128 long): which code?",
         f"[OBS] ccxt#3057, binance-trade-bot#11 (malformed: -2014); format rule [UNC] {_REF} §1",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "rest.short_key_code",
@@ -104,14 +58,14 @@ ENTRIES: tuple[Entry, ...] = (
         f"keys are 64 characters [DOC]; the -2014 format rule [UNC] {_REF} §1.2; default: "
         f"unknown (-2015)",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "rest.unknown_key_code",
         "a well-formed 64-character key unknown to the environment, on /api: which code?",
         f"[OBS] binance-connector-js#113, binance-api-postman#70 (-2015) [{_REF} §5.5]",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "rest.timestamp_before_signature",
@@ -119,28 +73,28 @@ ENTRIES: tuple[Entry, ...] = (
         f"precedence not documented [UNC]; the reference's [INF] order puts the window first "
         f"[{_REF} §5.5]",
         bool,
-        _signature_order,
+        signature_order,
     ),
     Entry(
         "rest.recv_window_over_max_code",
         "recvWindow=60001: -1131 (historic) or -1102 'Cannot be greater than 60000'?",
         f"[DOC D-CL 2019] -1131; today's D-ERR template is -1102 variant 3 [UNC] {_REF} §4",
         int,
-        _code_if(-1131, -1102),
+        code_if(-1131, -1102),
     ),
     Entry(
         "rest.recv_window_max_inclusive",
         "recvWindow=60000: accepted (the maximum is inclusive)?",
         f"[DOC] 'cannot be greater than 60000'; not observed [{_REF} §4]",
         bool,
-        _accepted(-1131, -1102),
+        accepted(-1131, -1102),
     ),
     Entry(
         "rest.accepts_microseconds",
         "a timestamp in microseconds (>= 1e14) on a SIGNED request: accepted?",
         f"[DOC D-CL 2024-12-17] ms or µs; how the server tells them apart [INF] {_REF} §4",
         bool,
-        _accepted(-1021, -1100),
+        accepted(-1021, -1100),
     ),
     Entry(
         "rest.missing_signature_code",
@@ -148,21 +102,37 @@ ENTRIES: tuple[Entry, ...] = (
         f"-1102 'Mandatory parameter' [DOC template, OBS fapi node-binance-api#870]; /api [UNC] "
         f"{_REF} §5.5",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "rest.unknown_param_code",
         "a parameter the endpoint does not read: which code?",
         f"-1104 [DOC D-ERR]; not observed on spot [{_REF} Open questions]",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "rest.removed_stream_status",
         "the removed /api/v3/userDataStream (and /api/v1): which HTTP status?",
-        f"removed 2026-02 [DOC D-CL]; the answer [UNC; INF: 404 like any unknown path] {_REF} §2",
+        f"removed 2026-02 [DOC D-CL]; 410 Gone [OBS unicorn-binance-websocket-api#411] {_WS} §6",
         int,
-        _status,
+        read_status,
+    ),
+    Entry(
+        "rest.rejected_ip_suffix",
+        "does spot's -2015 text end ', request ip: <ip>' as /fapi's did?",
+        f"[OBS] 70-byte body, no suffix, on testnet 2022 (binance-connector-js#113); prod today "
+        f"[UNC] {_REF} §5.3",
+        bool,
+        ip_suffix,
+    ),
+    # --- orders (binance-spot-auth.md §5.3, §7) ------------------------------------------------
+    Entry(
+        "orders.percent_price_by_side_name",
+        "a price outside PERCENT_PRICE_BY_SIDE's band: the name in 'Filter failure: <NAME>'",
+        f"D-ERR lists no string for the BY_SIDE variant [UNC] {_REF} §5.3, §7",
+        str,
+        filter_name,
     ),
     # --- the WebSocket API (binance-ws-api.md §8) --------------------------------------------
     Entry(
@@ -170,7 +140,7 @@ ENTRIES: tuple[Entry, ...] = (
         "is a percent-encoded (SDK) or True/False payload signature accepted (lenient) or not?",
         f"[UNC] {_WS} §2.2, §8 Q7; lenient lets the unmodified official SDK work",
         str,
-        _lenient,
+        lenient,
         ("strict", "lenient"),
     ),
     Entry(
@@ -178,14 +148,14 @@ ENTRIES: tuple[Entry, ...] = (
         "session.logon with an HMAC or RSA key: which code (the connection stays usable)?",
         f"[DOC] Ed25519 only; [OBS] sieblyio/binance#626 'invalid signature' (-1022) {_WS} §8 Q1",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.subscribe_without_logon_code",
         "userDataStream.subscribe on a connection without a logged-on session: which code?",
         f"[UNC] {_WS} §8 Q9; the key is missing, so the key error -2015",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.revocation_frame_after_answer",
@@ -210,28 +180,28 @@ ENTRIES: tuple[Entry, ...] = (
         "a frame that is not JSON, not an object, or has no id/method: which code?",
         f"[OBS] one capture of -1000 for bad params {_WS} §5, §8 Q6",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.bad_params_code",
         "'params' present but not an object: -1000 or -1135?",
         f"[OBS] one capture -1000 'Invalid 'params''; Binance.US says -1135 {_WS} §8 Q6",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.unknown_method_code",
         "an unknown WS method: which code?",
         f"[UNC] no capture; -1020 'This operation is not supported.' [DOC D-ERR] {_WS} §8 Q6",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.binary_frame_code",
         "a binary frame in a JSON session: which code?",
         f"[UNC] {_WS} §8 Q6; answered like a malformed request",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.max_request_bytes",
@@ -256,28 +226,28 @@ ENTRIES: tuple[Entry, ...] = (
         "responseFormat=sbe on an exchange answering JSON only: the HTTP 400 body's code?",
         f"[DOC D-SBE] HTTP 400; the code [UNC] no capture {_WS} §1.1",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.duplicate_response_format_code",
         "responseFormat=sbe and responseFormat=json together: the HTTP 400 body's code?",
         f"[DOC D-SBE] HTTP 400; the code [UNC]: the duplicate-parameter error {_WS} §1.1",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.too_many_connections_status",
         "a connection attempt past 300 per 5 minutes per IP: which HTTP status?",
         f"[DOC D-WS] the limit; the answer [UNC] {_WS} §1.2",
         int,
-        _status,
+        read_status,
     ),
     Entry(
         "ws.too_many_connections_code",
         "a connection attempt past 300 per 5 minutes per IP: the body's code?",
         f"[UNC] the rate-limit code -1003 {_WS} §1.2",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "ws.shutdown_notice_ms",
@@ -297,35 +267,35 @@ ENTRIES: tuple[Entry, ...] = (
         "a Reading key without enableFutures on GET /fapi/v2|v3/account: refused -2015?",
         f"[OBS] ccxt#7822, node-binance-api#629 (yes, 2020-21) vs R-RO (no, 2026) {_FAM} §1.2",
         bool,
-        _accepted(-2015),
+        accepted(-2015),
     ),
     Entry(
         "families.futures_rejected_message",
         "the -2015 text /fapi sends (without the IP suffix)",
         f"[OBS] ccxt#14993, ccxt#26759 (2022-25, no period); drifted since 2020 {_FAM} §1.2, §7",
         str,
-        _msg_of(-2015),
+        msg_of(-2015),
     ),
     Entry(
         "families.futures_ip_suffix",
         "does /fapi's -2015 text end ', request ip: <ip>' (the 2020-21 form)?",
         f"[OBS] 2020-21 yes, 2022-25 no {_FAM} §7",
         bool,
-        _ip_suffix,
+        ip_suffix,
     ),
     Entry(
         "families.margin_order_denied_code",
         "DELETE /sapi/v1/margin/order by a key without Spot & Margin Trading: which code?",
         f"[INF] -2015 (the reference's M2), not SAPI's -1002 {_FAM} §2",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "families.sub_on_master_only_code",
         "a sub-account key on /sapi/v1/sub-account/list (master only): which code?",
         f"[UNC] not found; mirror of [OBS R-NC] -12022 'from sub account only' {_FAM} §4",
         int,
-        _code,
+        read_code,
     ),
     Entry(
         "families.sub_on_master_only_variant",

@@ -139,7 +139,7 @@ class Emulator:
         for record in keys:
             self.keys.register(record)
         self.limiter: RateLimiter = RateLimiter(limits or RateLimits.of(behaviour))
-        self.exchange: Exchange = Exchange(seed, self.clock.now_ms)
+        self.exchange: Exchange = Exchange(seed, self.clock.now_ms, behaviour)
         self.trust_proxy = trust_proxy
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
         # Added before every answer: simulates the round trip to a remote exchange.
@@ -274,7 +274,12 @@ class Emulator:
         try:
             reply = self._serve(endpoint, raw, parsed, api_key, client_ip, now)
         except BinanceError as exc:
-            reply = _error_reply(self.families.futures_error(exc, client_ip) if futures else exc)
+            if futures:
+                exc = self.families.futures_error(exc, client_ip)
+            elif exc.code == -2015 and self.rest.rejected_ip_suffix:
+                # The futures form of the text, on spot: rest.rejected_ip_suffix.
+                exc = BinanceError(exc.status, exc.code, f"{exc.msg}, request ip: {client_ip}")
+            reply = _error_reply(exc)
         if futures:
             reply.headers = [(k, FUTURES_JSON_TYPE if k == b"content-type" else v)
                              for k, v in reply.headers]  # fmt: skip

@@ -22,6 +22,7 @@ class RestSettings:
     missing_signature_code: int
     unknown_param_code: int
     removed_stream_status: int
+    rejected_ip_suffix: bool
 
     @classmethod
     def of(cls, behaviour: Behaviour) -> RestSettings:
@@ -43,6 +44,7 @@ class RestSettings:
             missing_signature_code=integer("missing_signature_code"),
             unknown_param_code=integer("unknown_param_code"),
             removed_stream_status=integer("removed_stream_status"),
+            rejected_ip_suffix=flag("rejected_ip_suffix"),
         )
 
 

@@ -60,6 +60,22 @@ def limits_from_rate_limits(rate_limits: object) -> dict[str, int]:
     return out
 
 
+def counts_from_rate_limits(rate_limits: object) -> dict[str, str]:
+    """A WebSocket API answer's ORDERS counters (``rateLimits`` entries with a ``count``,
+    reference binance-ws-api.md §1.4) in the form the REST headers carry them
+    (``x-mbx-order-count-10s``), so that one ``observe`` folds in both doors."""
+    out: dict[str, str] = {}
+    if not isinstance(rate_limits, list):
+        return out
+    for entry in rate_limits:
+        if not isinstance(entry, dict) or entry.get("rateLimitType") != "ORDERS":
+            continue
+        interval, num, count = entry.get("interval"), entry.get("intervalNum"), entry.get("count")
+        if isinstance(interval, str) and isinstance(num, int) and isinstance(count, int):
+            out[f"x-mbx-order-count-{num}{interval[:1].lower()}"] = str(count)
+    return out
+
+
 @dataclass(slots=True)
 class _Count:
     window: int = -1

@@ -188,6 +188,7 @@ class Run:
                 recv_window=options.recv_window,
                 timeout=options.timeout,
                 budget=self.wire.budget,
+                order_pace=self.wire.order_pace,
             )
         return self._ws_wire
 

@@ -22,6 +22,7 @@ from keyprobe.binance.timing import wall_ms
 from keyprobe.binance.ws_methods import WsMethod, method
 from keyprobe.harness.budget import OutOfBudget, RateBudget
 from keyprobe.harness.client import Answer, Sent, ServerClock
+from keyprobe.harness.order_pace import OrderPace, counts_from_rate_limits
 from keyprobe.harness.redaction import MASK, REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Target
 
@@ -65,8 +66,12 @@ class WsWire:
         recv_window: int | None = None,
         timeout: float = 10.0,
         budget: Callable[[str | None], RateBudget | None] = lambda _source: None,
+        order_pace: OrderPace | None = None,
     ) -> None:
         self.url = url
+        # The REST client's order pace: an account's ORDERS count is one, whichever door
+        # placed the order, and every runner on the account shares it (order_pace.py).
+        self.order_pace = order_pace
         self.clock = clock
         self.recv_window = recv_window
         self.timeout = timeout
@@ -115,6 +120,7 @@ class WsWire:
             recv_window=self.recv_window,
             timeout=self.timeout,
             budget=self._budget,
+            order_pace=self.order_pace,
         )
 
     def disconnect(self, source: str | None) -> None:
@@ -142,7 +148,10 @@ class WsWire:
         budget = self._budget(source)
         started = time.monotonic()
         sent = unsigned
+        pace = self.order_pace if ws.order_limits and api_key is not None else None
         try:
+            if pace is not None and api_key is not None:
+                pace.before_order(api_key, f"WS {ws.name}")
             if budget is not None:
                 weight = ws.weight(unsigned)
                 if weight:
@@ -156,6 +165,8 @@ class WsWire:
                 # Our clock drifted from the server's since the run started: once, as REST.
                 sent = self._signed(ws, unsigned, api_key, signer, timestamp_shift_ms, session)
                 answer = self._exchange(conn, name, sent, source)
+            if pace is not None and api_key is not None:
+                self._observe_orders(pace, api_key, answer)
         except OutOfBudget as exc:
             # Stopping (Ctrl-C): a request that would wait for the budget is not sent.
             return self._sent(ws.name, sent, source, None, str(exc), started)
@@ -164,6 +175,26 @@ class WsWire:
             self.disconnect(source)
             return self._sent(ws.name, sent, source, None, self._why(exc), started)
         return self._sent(ws.name, sent, source, answer, None, started)
+
+    def _observe_orders(self, pace: OrderPace, api_key: str, frame: Any) -> None:
+        """Fold an order answer's ORDERS counters into the pace; a 429 -1015 blocks the
+        account until its ``error.data.retryAfter`` (epoch ms, [INF] reference §1.4), or to
+        the end of the shortest window when the frame names no time."""
+        if not isinstance(frame, dict):
+            return
+        code = _code(frame)
+        retry_after_s: float | None = None
+        error = frame.get("error")
+        data = error.get("data") if isinstance(error, dict) else None
+        until = data.get("retryAfter") if isinstance(data, dict) else None
+        if code == -1015 and isinstance(until, int):
+            retry_after_s = max(0.0, (until - self.clock.now_ms()) / 1000)
+        pace.observe(
+            api_key,
+            counts_from_rate_limits(frame.get("rateLimits")),
+            code=-1015 if code == -1015 and frame.get("status") == 429 else None,
+            retry_after_s=retry_after_s,
+        )
 
     def _why(self, exc: BaseException) -> str:
         return f"{self.url}: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")

@@ -32,7 +32,11 @@ class OrderBook:
     """A synthetic counterparty at each symbol's last price: orders that cross it (and MARKET
     orders) fill at once in full; others rest, holding their funds in ``accounts``."""
 
-    def __init__(self, seed: Seed, accounts: Accounts, now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, seed: Seed, accounts: Accounts, now_ms: Callable[[], int], by_side_name: str
+    ) -> None:
+        # The name a PERCENT_PRICE_BY_SIDE failure reports (orders.percent_price_by_side_name).
+        self.by_side_name = by_side_name
         self.specs: dict[str, SymbolSpec] = dict(seed.symbols)
         self.prices: dict[str, Decimal] = {s: spec.price for s, spec in self.specs.items()}
         self.books: dict[str, SymbolBook] = {s: SymbolBook() for s in self.specs}
@@ -102,7 +106,7 @@ class OrderBook:
     # ------------------------------------------------------------------ new orders
     def draft(self, params: Params) -> Draft:
         spec = self.spec(get_required(params, "symbol"))
-        return rules.draft(spec, params, self.prices[spec.symbol])
+        return rules.draft(spec, params, self.prices[spec.symbol], self.by_side_name)
 
     def check_max_orders(self, account: str, spec: SymbolSpec) -> None:
         if spec.max_num_orders and len(self.open_of(account, spec.symbol)) >= spec.max_num_orders:

@@ -10,6 +10,7 @@ from typing import Any
 
 from keyprobe.binance import errors
 from keyprobe.binance.errors import BinanceError
+from keyprobe.binance.unsettled import DEFAULT, Behaviour
 from keyprobe.emulator.clock import wall_ms
 from keyprobe.emulator.exchange import shapes
 from keyprobe.emulator.exchange.accounts import Accounts, uid
@@ -40,11 +41,17 @@ class Exchange:
     """A spot exchange whose counterparty is a synthetic market at each symbol's last price:
     orders that cross it (and MARKET orders) fill at once in full; others rest, holding funds."""
 
-    def __init__(self, seed: Seed | None = None, now_ms: Callable[[], int] = wall_ms) -> None:
+    def __init__(
+        self,
+        seed: Seed | None = None,
+        now_ms: Callable[[], int] = wall_ms,
+        behaviour: Behaviour = DEFAULT,
+    ) -> None:
         self.seed = seed or Seed()
         self._now = now_ms
         self._accounts = Accounts(self.seed.balances, now_ms)
-        self._book = OrderBook(self.seed, self._accounts, now_ms)
+        by_side = behaviour.text("orders.percent_price_by_side_name")
+        self._book = OrderBook(self.seed, self._accounts, now_ms, by_side)
         self._next_tran_id = 13_526_853_623
 
     # ------------------------------------------------------------------ market data

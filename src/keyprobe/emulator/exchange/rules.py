@@ -151,10 +151,11 @@ class Draft:
     strategy_type: int | None = None
 
 
-def draft(spec: SymbolSpec, params: Params, last: Decimal) -> Draft:
+def draft(spec: SymbolSpec, params: Params, last: Decimal, by_side_name: str) -> Draft:
     """Validate a new order's parameters and filters, in Binance's order: (symbol, already
     looked up as ``spec``) side, type, per-type parameters, response type, STP mode,
-    precision, filters. ``last`` is the symbol's price (MARKET orders and quoteOrderQty)."""
+    precision, filters. ``last`` is the symbol's price (MARKET orders and quoteOrderQty);
+    ``by_side_name`` the filter name a PERCENT_PRICE_BY_SIDE failure reports (a setting)."""
     side = params.get("side")
     if side not in SIDES:
         raise errors.error(-1117)
@@ -195,7 +196,7 @@ def draft(spec: SymbolSpec, params: Params, last: Decimal) -> Draft:
         strategy_id=get_long(params, "strategyId"),
         strategy_type=get_long(params, "strategyType"),
     )
-    _run_filters(result, last)
+    _run_filters(result, last, by_side_name)
     return result
 
 
@@ -268,12 +269,14 @@ def _iceberg_parts(spec: SymbolSpec, draft: Draft) -> None:
     _fail_unless(draft.iceberg_qty > 0 and parts <= spec.iceberg_parts, "ICEBERG_PARTS")
 
 
-def _percent_price_by_side(spec: SymbolSpec, price: Decimal, side: str, avg: Decimal) -> None:
+def _percent_price_by_side(
+    spec: SymbolSpec, price: Decimal, side: str, avg: Decimal, name: str
+) -> None:
     if side == "BUY":
         low, high = spec.bid_multiplier_down, spec.bid_multiplier_up
     else:
         low, high = spec.ask_multiplier_down, spec.ask_multiplier_up
-    _fail_unless(avg * low <= price <= avg * high, "PERCENT_PRICE_BY_SIDE")
+    _fail_unless(avg * low <= price <= avg * high, name)
 
 
 def _notional(spec: SymbolSpec, draft: Draft, avg: Decimal) -> None:
@@ -288,7 +291,7 @@ def _notional(spec: SymbolSpec, draft: Draft, avg: Decimal) -> None:
     _fail_unless(not check_max or value <= spec.max_notional, "NOTIONAL")
 
 
-def _run_filters(draft: Draft, avg: Decimal) -> None:
+def _run_filters(draft: Draft, avg: Decimal, by_side_name: str) -> None:
     """The symbol's filters in the order its exchangeInfo lists them; MAX_NUM_ORDERS, which
     depends on the account, is checked by the book."""
     spec = draft.spec
@@ -305,5 +308,5 @@ def _run_filters(draft: Draft, avg: Decimal) -> None:
             "MARKET_LOT_SIZE",
         )
     else:
-        _percent_price_by_side(spec, draft.price, draft.side, avg)
+        _percent_price_by_side(spec, draft.price, draft.side, avg, by_side_name)
     _notional(spec, draft, avg)
