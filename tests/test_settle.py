@@ -166,3 +166,14 @@ def test_a_testnet_corpus_replays_on_the_testnet_flavor(
     table = capsys.readouterr().out.splitlines()
     assert {r[0] for r in table_rows(table)} == {"surfaces.sapi_api_restrictions"}
     assert "difference(s) no setting explains" in table[-1]
+
+
+def test_each_question_is_named_by_the_setting_it_settles() -> None:
+    """A question's id is the behaviour table's id (so conformance can propose its value),
+    except where no setting decides the answer (the surface: the emulator's flavor)."""
+    from keyprobe.binance.unsettled import BY_ID
+
+    unnamed = {q.id for q in QUESTIONS if q.id not in BY_ID}
+    assert unnamed == {"surfaces.sapi_api_restrictions"}
+    assert all(BY_ID[q.id].from_answer is not None for q in QUESTIONS if q.id in BY_ID)
+    assert len({q.id for q in QUESTIONS}) == len(QUESTIONS)
