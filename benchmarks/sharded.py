@@ -112,30 +112,32 @@ def one_run(
     dirs = [folder / f"n{n}-shard{k}" for k in range(1, n + 1)]
     cpu_before = _children_cpu()
     start = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            shard_cmd(url, profiles, k, n, workers, dirs[k - 1]),
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for k in range(1, n + 1)
-    ]
+    # Each shard's output goes to a file: a pipe read only at the end could fill and stall it.
+    logs = [folder / f"n{n}-shard{k}.log" for k in range(1, n + 1)]
+    folder.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for k in range(1, n + 1):
+        with logs[k - 1].open("w") as log:
+            procs.append(
+                subprocess.Popen(
+                    shard_cmd(url, profiles, k, n, workers, dirs[k - 1]),
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     ends: list[float] = [0.0] * n
-    outputs: list[str] = [""] * n
     pending = dict(enumerate(procs))
     while pending:  # note each shard's end as it happens (the imbalance shows there)
         for i, proc in list(pending.items()):
             if proc.poll() is not None:
                 ends[i] = time.perf_counter() - start
-                outputs[i] = proc.stdout.read() if proc.stdout else ""
                 del pending[i]
         time.sleep(0.02)
-    for proc, out in zip(procs, outputs, strict=True):
+    for proc, log_file in zip(procs, logs, strict=True):
         if proc.returncode != 0:
-            raise SystemExit(f"shard failed:\n{out[-3000:]}")
+            raise SystemExit(f"shard failed:\n{log_file.read_text()[-3000:]}")
     merged = folder / f"n{n}-merged"
     done = keyprobe("merge", *map(str, dirs), "--into", str(merged))
     if done.returncode != 0:
