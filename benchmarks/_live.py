@@ -101,7 +101,7 @@ def counting_emulator(keys_file: Path, *extra: str) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def bench(url: str, action: str) -> dict[str, int]:
+def bench(url: str, action: str) -> dict[str, Any]:
     """``stats`` or ``reset`` (zeroes the counts and the emulator's rate-limit windows)."""
     method = "POST" if action == "reset" else "GET"
     request = urllib.request.Request(f"{url}/_bench/{action}", method=method)  # noqa: S310

@@ -14,6 +14,12 @@ Binance), so the figure is the emulator's verification and framing cost, not sig
 opens ``--idle`` idle WebSocket connections and reports the emulator's RSS growth per
 connection.
 
+The emulator allows 300 WebSocket connection attempts per 5 minutes per IP, as Binance does
+(``WsSettings.max_connection_attempts``), so the idle connections are spread over several
+loopback source addresses (127.0.0.10, .11, ...; at most ``IDLE_PER_ADDRESS`` each) rather than
+starting the emulator with a raised limit: the figure is then the memory of the emulator as
+shipped, limits included, and ``keyprobe emulator`` needs no benchmark-only option.
+
     python benchmarks/ws_api.py [--seconds 5] [--window 32] [--repeat 3] [--idle 1000]
 """
 
@@ -35,6 +41,10 @@ from _common import BenchKey, emulator_process, rss_mb, signed_query
 from websockets.asyncio.client import ClientConnection, connect
 
 from keyprobe.binance.signing import load_signer
+from keyprobe.emulator.wsapi import WsSettings
+
+# Idle connections per source address: under the per-IP attempt limit, with room to spare.
+IDLE_PER_ADDRESS = WsSettings().max_connection_attempts - 50
 
 
 @dataclass
@@ -196,8 +206,9 @@ async def idle_memory(url: str, pid: int, count: int) -> tuple[float, float, flo
     await asyncio.sleep(0.5)
     before = rss_mb(pid)
     conns: list[ClientConnection] = []
-    for _ in range(count):
-        conns.append(await connect(url, compression=None))
+    for i in range(count):
+        source = f"127.0.0.{10 + i // IDLE_PER_ADDRESS}"
+        conns.append(await connect(url, compression=None, local_addr=(source, 0)))
     await asyncio.sleep(2)
     # Every connection answered once (so each is fully set up on the server).
     for conn in conns:
