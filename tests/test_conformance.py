@@ -172,13 +172,20 @@ def other_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     and in the environment as the profile ``bot`` reads it; its URL and the profiles file."""
     profiles = tmp_path / "profiles.toml"
     profiles.write_text(
-        '[profiles.bot]\nkey_type = "hmac"\npermissions = ["enableReading"]\n', encoding="utf-8"
+        '[profiles.bot]\nkey_type = "hmac"\n'
+        'permissions = ["enableReading", "enableSpotAndMarginTrading"]\n',
+        encoding="utf-8",
     )
     (profile,) = load_profiles(profiles, PROBE_NAMES)
     creds, material = generate(profile)
     emulator = Emulator(behaviour=DEFAULT.with_values(OTHER))
     emulator.keys.register(
-        KeyRecord.create(creds.api_key, KeyType.HMAC, material.public, ["enableReading"])
+        KeyRecord.create(
+            creds.api_key,
+            KeyType.HMAC,
+            material.public,
+            ["enableReading", "enableSpotAndMarginTrading"],
+        )
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KEYPROBE_BOT_API_KEY", creds.api_key)
@@ -191,6 +198,7 @@ OTHER = {
     "rest.recv_window_over_max_code": -1131,
     "rest.accepts_microseconds": False,
     "ws.unknown_method_code": -1000,
+    "orders.percent_price_by_side_name": "PERCENT_PRICE",
 }
 
 
@@ -208,7 +216,7 @@ def test_a_corpus_of_other_settings_proposes_exactly_those_settings(
     differing = {line.split()[0] for line in said[3:] if line.startswith("  ") and "#0" in line}
     assert differing == set(OTHER)
     assert load_behaviour(proposed).changed() == OTHER
-    assert "keyprobe conformance: 3 setting(s) proposed -> " + str(proposed) in said
+    assert f"keyprobe conformance: {len(OTHER)} setting(s) proposed -> {proposed}" in said
     assert not any("no setting explains" in line for line in said)
     assert main(["conformance", str(out), "--behaviour", str(proposed)]) == 0
     assert f"the emulator matches {url} on " in capsys.readouterr().out

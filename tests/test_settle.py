@@ -119,7 +119,12 @@ def test_on_a_url_target_the_key_comes_from_the_environment(
         monkeypatch.setenv(name, value)
     assert main(argv) == 0
     said = capsys.readouterr()
-    assert f"{len(QUESTIONS)} question(s) answered" in said.out
+    # The read-only key cannot ask the order/test question; it says so and asks the rest.
+    assert f"{len(QUESTIONS) - 1} question(s) answered, 1 skipped" in said.out
+    assert (
+        "orders.percent_price_by_side_name: skipped, needs a key with enableSpotAndMarginTrading"
+        in said.err
+    )
     text = (tmp_path / "c" / "settle.jsonl").read_text(encoding="utf-8")
     assert env["KEYPROBE_BOT_API_KEY"] not in text and env["KEYPROBE_BOT_SECRET"] not in text
     assert env["KEYPROBE_BOT_SECRET"] not in said.out + said.err

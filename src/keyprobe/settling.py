@@ -123,9 +123,19 @@ def _ask_all(
 
     asked = skipped = 0
     for question in settle.QUESTIONS:
-        fit = [(p, c) for p, c in keys if question.key_type in (None, p.key_type)]
+        fit = [
+            (p, c)
+            for p, c in keys
+            if question.key_type in (None, p.key_type)
+            and (question.permission is None or p.has(question.permission))
+        ]
         if not fit:
-            _say(f"  {question.id}: skipped, needs an {question.key_type} key")
+            needs = " ".join(str(n) for n in (question.key_type, question.permission) if n)
+            _say(f"  {question.id}: skipped, needs a key with {needs}")
+            skipped += 1
+            continue
+        if question.needs_recipe and run.recipe is None:
+            _say(f"  {question.id}: skipped, no order recipe (the target's price or filters)")
             skipped += 1
             continue
         if question.transport is Transport.WS_API and run.target.ws_api_url is None:

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Protocol
 
 from faker import Faker
@@ -22,9 +23,11 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import connect
 
 from keyprobe.binance.endpoint_model import Endpoint, Security, fixed
+from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType, Signer, encode_params, generate_api_key
 from keyprobe.harness.client import Answer, Sent, ServerClock, Wire
 from keyprobe.harness.credentials import Credentials
+from keyprobe.harness.order_recipe import OrderRecipe
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Transport
 from keyprobe.harness.ws_client import WsWire
@@ -52,6 +55,9 @@ class SettleEnv(Protocol):
     @property
     def clock(self) -> ServerClock: ...
 
+    @property
+    def recipe(self) -> OrderRecipe | None: ...
+
     def wrong_signer(self, key_type: KeyType) -> Signer: ...
 
 
@@ -70,8 +76,11 @@ class OpenQuestion:
     question: str
     transport: Transport
     send: Callable[[Asked], list[Sent]]
-    # The key type the question needs (None: any key).
+    # The key type the question needs (None: any key), and the permission.
     key_type: KeyType | None = None
+    permission: Permission | None = None
+    # Priced from the run's order recipe (the target's filters and price).
+    needs_recipe: bool = False
 
 
 def _signed(
@@ -144,6 +153,25 @@ def _short_key(a: Asked) -> list[Sent]:
     return _account(a, _signed(a, []), a.fake.pystr(min_chars=10, max_chars=10))
 
 
+def _below_band(a: Asked) -> list[Sent]:
+    """POST /api/v3/order/test (validated, never placed) of a bid at half the recipe's price:
+    below PERCENT_PRICE_BY_SIDE's band, every other filter still met (twice the quantity keeps
+    the notional; half a price far above minPrice stays above it)."""
+    recipe = a.env.recipe
+    assert recipe is not None  # noqa: S101 - asked only with a recipe (needs_recipe)
+    price = Decimal(recipe.price)
+    quantity = Decimal(recipe.quantity)
+    params = [
+        ("symbol", recipe.symbol),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", format(quantity * 2, "f")),
+        ("price", format((price / 2).quantize(price, rounding=ROUND_DOWN), "f")),
+    ]
+    return [a.env.wire.call("testOrder", _signed(a, params), api_key=a.creds.api_key)]
+
+
 def _rest(id: str, question: str, send: Callable[[Asked], list[Sent]]) -> OpenQuestion:
     return OpenQuestion(id, question, Transport.REST, send)
 
@@ -178,6 +206,10 @@ QUESTIONS: tuple[OpenQuestion, ...] = (
     # shows whether the testnet still serves no /sapi (binance-spot-auth.md "Open questions").
     _rest("surfaces.sapi_api_restrictions", "GET /sapi/v1/account/apiRestrictions (testnet: 404?)",
           lambda a: [a.env.wire.call("apiRestrictions", _signed(a, []), api_key=a.creds.api_key)]),
+    OpenQuestion("orders.percent_price_by_side_name",
+                 "order/test with a bid below PERCENT_PRICE_BY_SIDE's band: which filter name?",
+                 Transport.REST, _below_band, permission=Permission.SPOT_AND_MARGIN_TRADING,
+                 needs_recipe=True),
     OpenQuestion("ws.logon_refused_code", "session.logon with an HMAC key", Transport.WS_API,
                  _logon, key_type=KeyType.HMAC),
     _ws("ws.unknown_method_code", "an unknown WebSocket API method",
