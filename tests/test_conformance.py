@@ -220,3 +220,14 @@ def test_a_corpus_of_other_settings_proposes_exactly_those_settings(
     assert not any("no setting explains" in line for line in said)
     assert main(["conformance", str(out), "--behaviour", str(proposed)]) == 0
     assert f"the emulator matches {url} on " in capsys.readouterr().out
+
+
+def test_a_bad_behaviour_file_is_one_line_before_any_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "behaviour.toml"
+    bad.write_text("[rest]\nno_such_setting = 1\n", encoding="utf-8")
+    assert main(["conformance", str(tmp_path), "--behaviour", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"keyprobe conformance: {bad}: ")
+    assert "no_such_setting" in err[0]
