@@ -79,6 +79,9 @@ class CheckEnv(Protocol):
 
     def revocation_credentials(self, profile: Profile) -> Credentials | None: ...
 
+    # The cross-account probes' order placer: a profile of another account that may trade.
+    def other_account_trader(self, profile: Profile) -> tuple[Profile, Credentials] | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class CheckInput:
@@ -220,6 +223,11 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
             result.retryable = retryable(placed.answer)
             return result
 
+    if probe.setup is Setup.OTHER_ACCOUNT_ORDER:
+        ended = _foreign_setup(env, result, ctx, ledger)
+        if ended is not None:
+            return ended
+
     # Only a key the target knows can reach an account (and so somebody else's orders).
     if probe.cancels_all and not target.embedded and profile.kind is KeyKind.REGISTERED:
         blocked = _foreign_orders(wire, as_profile, recipe.symbol, result)
@@ -312,6 +320,41 @@ def _send_ws(wire: WsWire, method: str, params: list[tuple[str, str]], send: Sen
         source=send.source,
         timestamp_shift_ms=send.shift_ms,
     )
+
+
+def _foreign_setup(
+    env: CheckEnv, result: CheckResult, ctx: ProbeContext, ledger: Ledger
+) -> CheckResult | None:
+    """Place the order of another account that the cross-account probe then aims at (the
+    ledger cancels it in teardown, with its owner's key). A result: the cell ends there."""
+    profile = result.input.profile
+    owner = env.other_account_trader(profile)
+    if owner is None:
+        result.verdict = Verdict.SKIPPED
+        result.reason = (
+            f"no profile of an account other than {profile.account_name!r} may trade here, so "
+            "there is no other account's order to aim at"
+        )
+        return result
+    owner_profile, owner_creds = owner
+    recipe = ctx.recipe
+    ctx.setup_order_id = ClientOrderIds(env.run_id, ctx.fake)()
+    params = [*recipe.params(), ("newClientOrderId", ctx.setup_order_id)]
+    placer = Send(owner_creds.api_key, owner_creds.signer(), env.target.source_address)
+    placed = result.record(
+        f"setup: {owner_profile.name} (account {owner_profile.account_name!r}) places an order",
+        _send(env.wire, "newOrder", params, placer),
+    )
+    answer = placed.answer
+    remember(ledger, owner_creds, recipe.symbol, [ctx.setup_order_id], answer, owner_profile.name)
+    if answer.status != 200:
+        result.reason = f"setup failed: {answer.error or answer.label()}"
+        result.retryable = retryable(answer)
+        return result
+    body = answer.body
+    number = body.get("orderId") if isinstance(body, dict) else None
+    ctx.setup_order_number = None if number is None else str(number)
+    return None
 
 
 def _foreign_orders(wire: Wire, send: Send, symbol: str, result: CheckResult) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from keyprobe.binance.endpoint_model import Api
 from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
 from keyprobe.binance.errors import Family, message
 from keyprobe.binance.outcome import OK, Outcome
@@ -14,7 +15,7 @@ from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
-from keyprobe.harness.probes import BY_NAME, Probe, Scenario
+from keyprobe.harness.probes import BY_NAME, Probe, Scenario, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.surfaces import Surface, absent
 from keyprobe.harness.targets import Target, Transport
@@ -103,6 +104,11 @@ def expressible(
         return NotExpressible(f"{target.label}: /{ep.api.value} is not served there ({gone})")
     if ep.api.value == "sapi" and not caps.sapi:
         return NotExpressible(f"{target.label}: /sapi does not exist there ({caps.note})")
+    if probe.opt_in and not caps.margin_repay:
+        return NotExpressible(
+            f"{target.label}: {probe.name} could repay real margin debt; give --margin-repay "
+            "to send it (the embedded emulator always may)"
+        )
     if probe.changes_state and not caps.state_changes:
         return NotExpressible(f"{target.label}: keyprobe never sends state-changing requests here")
     if probe.forbidden_action and not caps.forbidden_actions:
@@ -259,6 +265,13 @@ def _derived(profile: Profile, probe: Probe, target: Target, transport: Transpor
         if code == -2015:
             return _rejected_key(why)
         return _refused(401, code, why)
+    if ep.api is Api.FAPI and (state := profile.futures_refused) is not None:
+        return _rejected_key(f"{state}: the futures API refuses it whatever its flags")
+    if probe.setup is Setup.OTHER_ACCOUNT_ORDER:
+        # [INF] (beyond-spot reference §4): indistinguishable from an order that does not
+        # exist; an answer that shows or cancels the order is a LEAK.
+        why = f"the order is another account's: {probe.allowed.label()}, as if it did not exist"
+        return Expectation(probe.allowed, True, why)
     if not probe.required:
         return Expectation(probe.allowed, False, "needs no permission")
     needed = ", ".join(p.value for p in probe.required)

@@ -13,6 +13,7 @@ from typing import Any
 
 from faker import Faker
 
+from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import (
     KeyMaterial,
     KeyType,
@@ -212,6 +213,33 @@ class Run:
         other cell, under xdist neither. None: no such key (not the embedded emulator)."""
         return self.info.generated.get(revocation_name(profile.name))
 
+    def other_account_trader(self, profile: Profile) -> tuple[Profile, Credentials] | None:
+        """Who places the order a cross-account probe of ``profile`` aims at: a registered
+        profile of another account that may trade from the run's address, whose secrets the
+        run holds. The master's first (a sub-account key must not reach it), then a
+        sub-account's, then any other account's, in the file's order."""
+        mine = profile.account_name
+        source = self.target.source_address
+
+        def rank(other: Profile) -> int:
+            if other.account_name == profile.master:
+                return 0
+            return 1 if other.master == mine else 2
+
+        for other in sorted(self.profiles, key=rank):
+            if (
+                other.kind is not KeyKind.REGISTERED
+                or other.account_name == mine
+                or not other.has(Permission.SPOT_AND_MARGIN_TRADING)
+                or (source is not None and not other.allows_address(source))
+            ):
+                continue
+            try:
+                return other, self.credentials(other)
+            except (MissingSecrets, BadSecrets):
+                continue
+        return None
+
     def credentials(self, profile: Profile) -> Credentials:
         """Raises MissingSecrets (skip the cell) or BadSecrets."""
         generated = self.info.generated.get(profile.name)
@@ -259,7 +287,8 @@ def _revocation_twins(profiles: list[Profile]) -> list[tuple[Profile, Credential
     twins = []
     for profile in profiles:
         if profile.kind is KeyKind.REGISTERED and profile.key_type in LOGON_KEY_TYPES:
-            twin = replace(profile, name=revocation_name(profile.name))
+            # An account of its own (named like the twin), no master: its own orders only.
+            twin = replace(profile, name=revocation_name(profile.name), account=None, master=None)
             creds, material = generate(twin)
             twins.append((twin, creds, material))
     return twins
