@@ -8,6 +8,7 @@ runs the suites in this process, so the embedded emulator is the patched one."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
+from keyprobe.cells import load_matrix
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.exchange.book import OrderBook
 from keyprobe.emulator.families import routes
@@ -26,6 +28,7 @@ from keyprobe.harness.expectations import Expectation, NotExpressible, derive
 from keyprobe.harness.probes import BY_NAME, PROBE_NAMES, Category
 from keyprobe.harness.profiles import Profile, ProfilesFileError, load_profiles
 from keyprobe.harness.targets import TargetError, Transport, resolve_target
+from keyprobe.report.matrix_html import render
 from tests.harness.conftest import copy_suites
 from tests.harness.test_config_errors import one_usage_error
 from tests.harness.test_plugin import matrix
@@ -317,3 +320,21 @@ def test_an_exchange_that_finds_orders_across_accounts_is_a_leak(
             cell = cells[(name, probe)]
             assert cell["verdict"] == "LEAK" and cell["actual"]["status"] == 200, cell
             assert "let it through" in cell["reason"]
+
+
+def test_the_matrix_page_groups_the_new_families(pytester: pytest.Pytester) -> None:
+    """matrix.html from a real run's matrix.json: futures, margin, accounts and lifecycle are
+    families of their own (a group header and a filter each)."""
+    copy_suites(pytester)
+    pytester.runpytest(
+        "-m", "futures or margin or accounts or lifecycle", "-k", "futures_bot", "-n", "0"
+    )
+    page = render(load_matrix(pytester.path / "reports" / "matrix.json"))
+    # With two transports a header names its transport too: futures<small>rest</small>.
+    heads = re.findall(r'<th class="cat [^"]*" colspan="(\d+)"[^>]*>(\w+)(?:<small>|</th>)', page)
+    rest = [name for _, name in heads]
+    for family in ("futures", "margin", "accounts", "lifecycle"):
+        assert family in rest, heads
+    labels = set(re.findall(r'<label for="family-\w+">([\w-]+)</label>', page))
+    assert {"futures", "margin", "accounts", "lifecycle"} <= labels
+    assert ("3", "futures") in heads and ("2", "margin") in heads

@@ -44,7 +44,9 @@ def cells_of(category: Category | None = None) -> int:
 PER_PROFILE = cells_of()
 # Cells per profile only the embedded emulator can show (it lets keyprobe revoke a key
 # mid-session): skipped, with the reason, on every URL target, before any request is sent.
-EMBEDDED_ONLY = sum(1 for p in CATALOGUE if p.scenario is Scenario.REVOCATION)
+EMBEDDED_ONLY = sum(
+    1 for p in CATALOGUE if p.scenario is Scenario.REVOCATION or p.category is Category.LIFECYCLE
+)
 # Cells per profile sent to a URL target only on request (margin_repay: --margin-repay).
 OPT_IN = sum(1 for p in CATALOGUE if p.opt_in)
 # The shipped profiles file's profiles, and the REST cells per profile.

@@ -16,7 +16,7 @@ from faker import Faker
 from keyprobe.binance.signing import KeyType, Signer
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.cells import Cell, Verdict
-from keyprobe.harness import faults
+from keyprobe.harness import faults, foreign_order, lifecycle
 from keyprobe.harness.api_management import ApiManagement
 from keyprobe.harness.client import Answer, Sent, Wire
 from keyprobe.harness.credentials import Credentials, MissingSecrets
@@ -24,13 +24,13 @@ from keyprobe.harness.expectations import Expectation, NotExpressible, derive
 from keyprobe.harness.faults import Send
 from keyprobe.harness.order_recipe import OrderRecipe
 from keyprobe.harness.orders import ClientOrderIds, Ledger, remember, run_of
-from keyprobe.harness.probes import Probe, ProbeContext, Setup
+from keyprobe.harness.probes import Category, Probe, ProbeContext, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Target, Transport
 from keyprobe.harness.verdicts import judge, retryable
 from keyprobe.harness.ws_client import WsWire
-from keyprobe.harness.ws_scenarios import Conversation
+from keyprobe.harness.ws_scenarios import Conversation, Finished
 from keyprobe.harness.ws_scenarios import run as run_conversation
 
 # Before the one retry of a cell broken by infrastructure: a short pause on top of whatever the
@@ -78,6 +78,9 @@ class CheckEnv(Protocol):
     def api_management(self) -> ApiManagement | None: ...
 
     def revocation_credentials(self, profile: Profile) -> Credentials | None: ...
+
+    # A lifecycle probe's own key (``NAME/PROBE``: same declaration, its own account).
+    def lifecycle_credentials(self, profile: Profile, probe: str) -> Credentials | None: ...
 
     # The cross-account probes' order placer: a profile of another account that may trade.
     def other_account_trader(self, profile: Profile) -> tuple[Profile, Credentials] | None: ...
@@ -155,6 +158,8 @@ def has_door(probe: Probe, transport: Transport) -> bool:
     a user data stream) exist over it alone."""
     if probe.scenario is not None:
         return transport is Transport.WS_API
+    if probe.category is Category.LIFECYCLE:
+        return transport is Transport.REST
     return transport is Transport.REST or probe.endpoint_name in BY_REST
 
 
@@ -237,6 +242,8 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
 
     if probe.scenario is not None:
         return _conversation(env, result, creds, ctx, ledger)
+    if probe.category is Category.LIFECYCLE:
+        return _lifecycle(env, result, creds, ctx, ledger)
 
     params = probe.params(ctx)
     faulty = faults.apply(probe.fault, as_profile, creds.key_type, env)
@@ -286,6 +293,27 @@ def _conversation(
         done = run_conversation(conv)
     finally:
         wire.close()
+    return _finished(result, done)
+
+
+def _lifecycle(
+    env: CheckEnv, result: CheckResult, creds: Credentials, ctx: ProbeContext, ledger: Ledger
+) -> CheckResult:
+    """A lifecycle probe: REST steps on its own key, changed through API Management."""
+    profile = result.input.profile
+    own = env.lifecycle_credentials(profile, result.input.probe.name)
+    api = env.api_management
+    if profile.kind is KeyKind.REGISTERED and (own is None or api is None):
+        result.reason = "the run holds no lifecycle key or API Management token"
+        return result
+    record = lambda title, rec: result.steps.append(Step(title, rec))  # noqa: E731
+    lc = lifecycle.Lifecycle(profile, result.input.probe, env.target, own or creds, env.wire,
+                             api, ctx, ledger, record)  # fmt: skip
+    done = lifecycle.run(lc)
+    return _finished(result, done)
+
+
+def _finished(result: CheckResult, done: Finished) -> CheckResult:
     result.expectation, result.answer = done.expectation, done.answer
     result.verdict, result.reason = done.judgement.verdict, done.judgement.reason
     result.retryable = done.judgement.verdict is Verdict.BROKEN and retryable(done.answer)
@@ -325,8 +353,7 @@ def _send_ws(wire: WsWire, method: str, params: list[tuple[str, str]], send: Sen
 def _foreign_setup(
     env: CheckEnv, result: CheckResult, ctx: ProbeContext, ledger: Ledger
 ) -> CheckResult | None:
-    """Place the order of another account that the cross-account probe then aims at (the
-    ledger cancels it in teardown, with its owner's key). A result: the cell ends there."""
+    """Another account's order for the cross-account probe to aim at; a result ends the cell."""
     profile = result.input.profile
     owner = env.other_account_trader(profile)
     if owner is None:
@@ -336,24 +363,14 @@ def _foreign_setup(
             "there is no other account's order to aim at"
         )
         return result
-    owner_profile, owner_creds = owner
-    recipe = ctx.recipe
-    ctx.setup_order_id = ClientOrderIds(env.run_id, ctx.fake)()
-    params = [*recipe.params(), ("newClientOrderId", ctx.setup_order_id)]
-    placer = Send(owner_creds.api_key, owner_creds.signer(), env.target.source_address)
-    placed = result.record(
-        f"setup: {owner_profile.name} (account {owner_profile.account_name!r}) places an order",
-        _send(env.wire, "newOrder", params, placer),
+    title, placed = foreign_order.place(
+        env.wire, env.run_id, ctx, owner, env.target.source_address, ledger
     )
-    answer = placed.answer
-    remember(ledger, owner_creds, recipe.symbol, [ctx.setup_order_id], answer, owner_profile.name)
+    answer = result.record(title, placed).answer
     if answer.status != 200:
         result.reason = f"setup failed: {answer.error or answer.label()}"
         result.retryable = retryable(answer)
         return result
-    body = answer.body
-    number = body.get("orderId") if isinstance(body, dict) else None
-    ctx.setup_order_number = None if number is None else str(number)
     return None
 
 

@@ -15,7 +15,7 @@ from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import KeyType
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
-from keyprobe.harness.probes import BY_NAME, Probe, Scenario, Setup
+from keyprobe.harness.probes import BY_NAME, Category, Probe, Scenario, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.surfaces import Surface, absent
 from keyprobe.harness.targets import Target, Transport
@@ -94,6 +94,11 @@ def expressible(
     if transport is Transport.WS_API and ws_gone is not None:
         # Measured at the start: the surface is absent, not broken.
         return NotExpressible(ws_gone)
+    if probe.category is Category.LIFECYCLE and not caps.api_management:
+        return NotExpressible(
+            f"{target.label}: keyprobe cannot change a key while it is in use there (the "
+            "embedded emulator's API Management only)"
+        )
     if probe.scenario is Scenario.REVOCATION and not caps.api_management:
         return NotExpressible(
             f"{target.label}: keyprobe cannot change a key mid-session there (the embedded "
@@ -141,7 +146,23 @@ def derive(
         return Expectation(override, is_refusal(override), "set in the profiles file", True)
     if probe.scenario is not None:
         return ws_only(profile, probe.scenario, target)
+    if probe.category is Category.LIFECYCLE:
+        return lifecycle(profile, probe, target)
     return _derived(profile, probe, target, transport)
+
+
+def lifecycle(profile: Profile, probe: Probe, target: Target) -> Expectation:
+    """The decisive answer of a lifecycle probe (harness/lifecycle.py): the key's own refusal,
+    the setup order's refusal of a key that may not trade, else the TRADE call after the
+    change: 401 -2015 (a permission edit applies from the next request, §5 [INF])."""
+    refused = _key_refused(profile, target)
+    if refused is not None:
+        return refused
+    if probe.name == "permission_removed" and not profile.has(Permission.SPOT_AND_MARGIN_TRADING):
+        return _derived(profile, BY_NAME["place_order"], target, Transport.REST)
+    if probe.name == "permission_removed":
+        return _rejected_key("Spot & Margin Trading removed while an order rests")
+    return _rejected_key("tradingAuthorityExpirationTime passed: Spot & Margin Trading ended")
 
 
 # ----------------------------------------------------------------------------- WebSocket only

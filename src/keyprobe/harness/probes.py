@@ -34,6 +34,7 @@ class Category(StrEnum):
     FUTURES = "futures"
     MARGIN = "margin"
     ACCOUNTS = "accounts"
+    LIFECYCLE = "lifecycle"
 
 
 CATEGORY_HELP: dict[Category, str] = {
@@ -48,6 +49,7 @@ CATEGORY_HELP: dict[Category, str] = {
     Category.FUTURES: "futures probes (/fapi): account read, order/test, cancel of no order",
     Category.MARGIN: "margin probes: cancel of no margin order, REPAY with no debt (opt-in)",
     Category.ACCOUNTS: "account probes: another account's order, queried and cancelled",
+    Category.LIFECYCLE: "lifecycle probes (embedded emulator): a permission removed, expiry",
 }
 
 

@@ -129,4 +129,23 @@ FAMILIES: tuple[Probe, ...] = (
         changes_state=True,
         setup=Setup.OTHER_ACCOUNT_ORDER,
     ),
+    # -- lifecycle (§5): each on a key of its own, changed through API Management (REST only;
+    # harness/lifecycle.py runs them, expectations.lifecycle derives the decisive answer)
+    Probe(
+        "permission_removed",
+        Category.LIFECYCLE,
+        "newOrder",
+        _none,
+        "Spot & Margin Trading removed while an order rests: the next order is refused, the "
+        "order stays, the restored key cancels it",
+        changes_state=True,
+    ),
+    Probe(
+        "trading_expired",
+        Category.LIFECYCLE,
+        "testOrder",
+        _none,
+        "tradingAuthorityExpirationTime in the past: order/test is refused, reads still answer",
+        changes_state=True,
+    ),
 )

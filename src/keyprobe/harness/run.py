@@ -35,11 +35,13 @@ from keyprobe.harness.expectations import LOGON_KEY_TYPES
 from keyprobe.harness.facts import Facts, Options, make_wire, measure_facts
 from keyprobe.harness.faults import DEFAULT_RECV_WINDOW_MS
 from keyprobe.harness.order_recipe import OrderRecipe
-from keyprobe.harness.probes import PROBE_NAMES
+from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Category
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.targets import Capabilities, Target, Transport
 from keyprobe.harness.ws_client import WsWire
+
+LIFECYCLE_PROBES = tuple(p.name for p in CATALOGUE if p.category is Category.LIFECYCLE)
 
 
 class RunError(ValueError):
@@ -213,6 +215,11 @@ class Run:
         other cell, under xdist neither. None: no such key (not the embedded emulator)."""
         return self.info.generated.get(revocation_name(profile.name))
 
+    def lifecycle_credentials(self, profile: Profile, probe: str) -> Credentials | None:
+        """The key made for ``profile``'s lifecycle probe ``probe`` alone (see
+        revocation_credentials). None: no such key (not the embedded emulator)."""
+        return self.info.generated.get(f"{profile.name}/{probe}")
+
     def other_account_trader(self, profile: Profile) -> tuple[Profile, Credentials] | None:
         """Who places the order a cross-account probe of ``profile`` aims at: a registered
         profile of another account that may trade from the run's address, whose secrets the
@@ -294,6 +301,20 @@ def _revocation_twins(profiles: list[Profile]) -> list[tuple[Profile, Credential
     return twins
 
 
+def _lifecycle_twins(profiles: list[Profile]) -> list[tuple[Profile, Credentials, KeyMaterial]]:
+    """A key per registered profile and lifecycle probe (``NAME/PROBE``, its own account): the
+    probe changes it through API Management, and no other cell uses it."""
+    twins = []
+    for profile in profiles:
+        if profile.kind is not KeyKind.REGISTERED:
+            continue
+        for probe in LIFECYCLE_PROBES:
+            twin = replace(profile, name=f"{profile.name}/{probe}", account=None, master=None)
+            creds, material = generate(twin)
+            twins.append((twin, creds, material))
+    return twins
+
+
 def prepare_run(
     options: Options,
     target: Target,
@@ -326,7 +347,11 @@ def prepare_run(
     control_token = None
     if target.embedded:
         assert start_emulator is not None  # noqa: S101 - the plugin always passes it
-        twins = _revocation_twins(profiles) if target.caps.api_management else []
+        twins = (
+            _revocation_twins(profiles) + _lifecycle_twins(profiles)
+            if target.caps.api_management
+            else []
+        )
         for twin, creds, material in twins:
             generated[twin.name] = creds
             REDACTOR.add(*creds.secrets(), material.private)
