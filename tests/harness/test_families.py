@@ -29,7 +29,8 @@ from keyprobe.harness.probes import BY_NAME, PROBE_NAMES, Category
 from keyprobe.harness.profiles import Profile, ProfilesFileError, load_profiles
 from keyprobe.harness.targets import TargetError, Transport, resolve_target
 from keyprobe.report.matrix_html import render
-from tests.harness.conftest import copy_suites
+from tests.harness.conftest import copy_suites, provision, run_rest_suites
+from tests.harness.faulty import Fault, Faulty
 from tests.harness.test_config_errors import one_usage_error
 from tests.harness.test_plugin import matrix
 
@@ -338,3 +339,61 @@ def test_the_matrix_page_groups_the_new_families(pytester: pytest.Pytester) -> N
     labels = set(re.findall(r'<label for="family-\w+">([\w-]+)</label>', page))
     assert {"futures", "margin", "accounts", "lifecycle"} <= labels
     assert ("3", "futures") in heads and ("2", "margin") in heads
+
+
+STATES = """
+[profiles.old_key]
+key_type = "hmac"
+permissions = ["enableReading", "enableSpotAndMarginTrading"]
+created_before_futures_account = true
+
+[profiles.pm_key]
+key_type = "ed25519"
+permissions = ["enableReading", "enableFutures"]
+portfolio_margin = true
+
+[profiles.margin_key]
+key_type = "hmac"
+permissions = ["enableReading", "enableMargin"]
+"""
+
+
+def test_key_states_refuse_the_futures_api_end_to_end(pytester: pytest.Pytester) -> None:
+    # The embedded emulator registers the keys in the declared states (BEYOND §1.2, §1.4).
+    copy_suites(pytester, STATES)
+    result = pytester.runpytest("-m", "futures", "-n", "0")
+    result.assert_outcomes(passed=9)
+    cells = matrix(pytester)
+    for name in ("old_key", "pm_key"):
+        for probe in ("futures_account", "futures_test_order", "futures_cancel_unknown"):
+            assert cells[(name, probe)]["actual"] == {"status": 401, "code": -2015}
+    assert cells[("margin_key", "futures_account")]["actual"] == {"status": 200, "code": None}
+
+
+def test_a_url_target_without_fapi_skips_with_what_it_answered(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, serve: Any
+) -> None:
+    emulator = Emulator()
+    front = Faulty(emulator, [Fault("/fapi/v1/accountConfig", status=404)])
+    profiles = copy_suites(pytester, STATES)
+    keys = provision(emulator, serve(front), profiles)
+    result, _ = run_rest_suites(pytester, monkeypatch, keys, "-m", "futures or margin", timeout=120)
+    cells = matrix(pytester)
+    futures = [c for (_, probe), c in cells.items() if probe.startswith("futures")]
+    assert len(futures) == 9
+    for cell in futures:
+        assert cell["verdict"] == "skipped", cell
+        assert "/fapi is not served there" in cell["reason"]
+        assert "accountConfig answered HTTP 404" in cell["reason"]
+    # Margin REPAY is not sent to a target keyprobe does not own without the opt-in...
+    repay = cells[("margin_key", "margin_repay")]
+    assert repay["verdict"] == "skipped" and "--margin-repay" in repay["reason"]
+    assert cells[("margin_key", "margin_cancel_unknown")]["verdict"] == "pass"
+    assert "keyprobe surfaces:" in result.stdout.str()
+    # ...and is with it: -3015, no debt repaid.
+    again, _ = run_rest_suites(
+        pytester, monkeypatch, keys, "-m", "margin", "--margin-repay", timeout=120
+    )
+    repay = matrix(pytester)[("margin_key", "margin_repay")]
+    assert repay["verdict"] == "pass" and repay["actual"] == {"status": 400, "code": -3015}
+    assert "failed" not in again.parseoutcomes()
