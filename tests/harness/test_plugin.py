@@ -427,10 +427,15 @@ def test_mainnet_capabilities_never_send_a_state_changing_request(
         if entry.method == "GET":
             assert entry.path != "/sapi/v1/margin/account", entry
             continue
-        assert route in {("POST", "/api/v3/order/test"), ("DELETE", "/api/v3/order")}, entry
-        if route == ("DELETE", "/api/v3/order"):
-            # Only ever a cancel of an order that does not exist (or a refused one).
-            assert entry.code in (-2011, -2015, -2014, -1022, -1021), entry
+        # order/test (spot, futures) and cancels (spot, futures, margin) only.
+        cancels = {("DELETE", "/api/v3/order"), ("DELETE", "/fapi/v1/order"),
+                   ("DELETE", "/sapi/v1/margin/order")}  # fmt: skip
+        tests = {("POST", "/api/v3/order/test"), ("POST", "/fapi/v1/order/test")}
+        assert route in cancels | tests, entry
+        if route in cancels:
+            # Only ever a cancel of an order that does not exist (or a refused one; -2008:
+            # /sapi's unknown key).
+            assert entry.code in (-2011, -2015, -2014, -1022, -1021, -2008), entry
     assert emu.exchange.open_orders(next(iter(emu.keys)).account) == []
 
 
