@@ -113,7 +113,15 @@ def provision(
         whitelist = None if profile.ip_whitelist is None else list(profile.ip_whitelist)
         emulator.keys.register(
             KeyRecord.create(
-                creds.api_key, profile.key_type, material.public, permissions, whitelist
+                creds.api_key,
+                profile.key_type,
+                material.public,
+                permissions,
+                whitelist,
+                account=profile.account_name,
+                master=profile.master,
+                created_before_futures_account=profile.created_before_futures_account,
+                portfolio_margin=profile.portfolio_margin,
             )
         )
         out.credentials[profile.name] = creds

@@ -124,6 +124,12 @@ def test_mainnet_runs_only_side_effect_free_probes() -> None:
         "wrong_secret",
         "stale_timestamp",
         "future_timestamp",
+        # The families beyond spot: the futures read, order/test and the cancels of orders
+        # that do not exist; never margin_repay nor the cross-account probes (they place).
+        "futures_account",
+        "futures_test_order",
+        "futures_cancel_unknown",
+        "margin_cancel_unknown",
     }
 
 
@@ -215,6 +221,9 @@ def test_order_touching_probes_are_the_ones_that_place_or_cancel() -> None:
         "cancel_open_orders",
         "user_stream_events",
         "session_revocation",
+        # Their setup places another account's order (it is cancelled in teardown).
+        "cross_account_query",
+        "cross_account_cancel",
     }
 
 

@@ -24,10 +24,11 @@ from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.ratelimit import RateLimits, Window
 from keyprobe.harness.check import has_door
 from keyprobe.harness.orders import FAMILY
-from keyprobe.harness.probes import CATALOGUE, Category, Scenario
+from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Category, Scenario
+from keyprobe.harness.profiles import load_profiles
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.targets import Transport
-from tests.harness.conftest import REPO, Provisioned, copy_suites, provision
+from tests.harness.conftest import REPO, SHIPPED_PROFILES, Provisioned, copy_suites, provision
 
 
 def cells_of(category: Category | None = None) -> int:
@@ -43,7 +44,14 @@ def cells_of(category: Category | None = None) -> int:
 PER_PROFILE = cells_of()
 # Cells per profile only the embedded emulator can show (it lets keyprobe revoke a key
 # mid-session): skipped, with the reason, on every URL target, before any request is sent.
-EMBEDDED_ONLY = sum(1 for p in CATALOGUE if p.scenario is Scenario.REVOCATION)
+EMBEDDED_ONLY = sum(
+    1 for p in CATALOGUE if p.scenario is Scenario.REVOCATION or p.category is Category.LIFECYCLE
+)
+# Cells per profile sent to a URL target only on request (margin_repay: --margin-repay).
+OPT_IN = sum(1 for p in CATALOGUE if p.opt_in)
+# The shipped profiles file's profiles, and the REST cells per profile.
+SHIPPED = len(load_profiles(SHIPPED_PROFILES, PROBE_NAMES))
+REST_PER_PROFILE = sum(1 for p in CATALOGUE if has_door(p, Transport.REST))
 
 PROFILES_TWO = """
 [profiles.reader]
@@ -100,25 +108,25 @@ def test_shipped_suites_pass_on_the_embedded_emulator_with_two_workers(
 ) -> None:
     copy_suites(pytester)
     result = pytester.runpytest("-n", "2", "--seed", "4242", "--junitxml", "junit.xml")
-    result.assert_outcomes(passed=9 * PER_PROFILE)
+    result.assert_outcomes(passed=SHIPPED * PER_PROFILE)
     out = result.stdout.str()
     assert "keyprobe seed: 4242" in out
     assert "keyprobe matrix" in out and "read_only" in out
     cells = matrix(pytester)
-    assert len(cells) == 9 * 24
+    assert len(cells) == SHIPPED * REST_PER_PROFILE
     cell = cells[("read_only", "place_order")]
     assert cell["expected"] == {"status": 401, "code": -2015} == cell["actual"]
     assert cell["verdict"] == "pass" and cell["target"] == "emulator"
     assert cells[("spot_trading", "place_order")]["actual"] == {"status": 200, "code": None}
     # The same probe over the WebSocket API: one row of the matrix per door.
     ws = matrix(pytester, "ws-api")
-    assert len(ws) == 9 * (PER_PROFILE - 24)
+    assert len(ws) == SHIPPED * (PER_PROFILE - REST_PER_PROFILE)
     assert ws[("read_only", "place_order")]["actual"] == {"status": 401, "code": -2015}
     assert ws[("spot_trading", "place_order")]["actual"] == {"status": 200, "code": None}
     run = json.loads((pytester.path / "reports" / "run.json").read_text())
     assert run["seed"] == 4242
     results = pytester.path / "reports" / "allure-results"
-    assert len(list(results.glob("*-result.json"))) == 9 * PER_PROFILE
+    assert len(list(results.glob("*-result.json"))) == SHIPPED * PER_PROFILE
     assert "Seed=4242" in (results / "environment.properties").read_text()
     # Secrets the controller generated for the emulator appear nowhere.
     secrets = [s for s in REDACTOR.secrets() if len(s) >= 16]
@@ -329,7 +337,8 @@ def test_a_target_that_never_answers_is_broken_without_hanging(
     started = time.monotonic()
     result = pytester.runpytest("--target", silent_server, "--probe-timeout", "1")
     assert time.monotonic() - started < 30
-    result.assert_outcomes(failed=PER_PROFILE - EMBEDDED_ONLY, skipped=EMBEDDED_ONLY)
+    url_only = EMBEDDED_ONLY + OPT_IN
+    result.assert_outcomes(failed=PER_PROFILE - url_only, skipped=url_only)
     result.stdout.fnmatch_lines(["*BROKEN: ghost-account: GET /api/v3/time*timeout after 1s*"])
 
 
@@ -418,10 +427,15 @@ def test_mainnet_capabilities_never_send_a_state_changing_request(
         if entry.method == "GET":
             assert entry.path != "/sapi/v1/margin/account", entry
             continue
-        assert route in {("POST", "/api/v3/order/test"), ("DELETE", "/api/v3/order")}, entry
-        if route == ("DELETE", "/api/v3/order"):
-            # Only ever a cancel of an order that does not exist (or a refused one).
-            assert entry.code in (-2011, -2015, -2014, -1022, -1021), entry
+        # order/test (spot, futures) and cancels (spot, futures, margin) only.
+        cancels = {("DELETE", "/api/v3/order"), ("DELETE", "/fapi/v1/order"),
+                   ("DELETE", "/sapi/v1/margin/order")}  # fmt: skip
+        tests = {("POST", "/api/v3/order/test"), ("POST", "/fapi/v1/order/test")}
+        assert route in cancels | tests, entry
+        if route in cancels:
+            # Only ever a cancel of an order that does not exist (or a refused one; -2008:
+            # /sapi's unknown key).
+            assert entry.code in (-2011, -2015, -2014, -1022, -1021, -2008), entry
     assert emu.exchange.open_orders(next(iter(emu.keys)).account) == []
 
 
@@ -541,8 +555,9 @@ def test_a_separately_started_keyprobe_emulator_with_secrets_in_the_environment(
             proc.wait(timeout=10)
     # On a target keyprobe does not own, cancel-all runs only where the key can first show
     # that no one else's orders would be hit.
+    url_only = EMBEDDED_ONLY + OPT_IN
     result.assert_outcomes(
-        passed=9 * (PER_PROFILE - EMBEDDED_ONLY) - 4, skipped=4 + 9 * EMBEDDED_ONLY
+        passed=SHIPPED * (PER_PROFILE - url_only) - 4, skipped=4 + SHIPPED * url_only
     )
     cell = matrix(pytester)[("trade_only", "cancel_open_orders")]
     assert cell["verdict"] == "skipped" and "cannot list them" in cell["reason"]

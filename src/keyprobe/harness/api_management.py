@@ -43,7 +43,11 @@ class ApiManagement:
 
     def change(self, api_key: str, change: Change) -> ExchangeRecord:
         """PATCH the key to ``change``; the redacted record (the key shows as ``***``)."""
-        body = change.as_json()
+        return self.patch(api_key, change.as_json())
+
+    def patch(self, api_key: str, body: dict[str, Any]) -> ExchangeRecord:
+        """PATCH any of the key's editable fields (``permissions``, ``ipWhitelist``,
+        ``tradingAuthorityExpirationTime``); the redacted record."""
         shown = [(k, json.dumps(v)) for k, v in body.items()]
         started = time.monotonic()
         status: int | None = None

@@ -16,7 +16,7 @@ from faker import Faker
 from keyprobe.binance.signing import KeyType, Signer
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.cells import Cell, Verdict
-from keyprobe.harness import faults
+from keyprobe.harness import faults, foreign_order, lifecycle
 from keyprobe.harness.api_management import ApiManagement
 from keyprobe.harness.client import Answer, Sent, Wire
 from keyprobe.harness.credentials import Credentials, MissingSecrets
@@ -24,13 +24,13 @@ from keyprobe.harness.expectations import Expectation, NotExpressible, derive
 from keyprobe.harness.faults import Send
 from keyprobe.harness.order_recipe import OrderRecipe
 from keyprobe.harness.orders import ClientOrderIds, Ledger, remember, run_of
-from keyprobe.harness.probes import Probe, ProbeContext, Setup
+from keyprobe.harness.probes import Category, Probe, ProbeContext, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import REDACTOR, ExchangeRecord
 from keyprobe.harness.targets import Target, Transport
 from keyprobe.harness.verdicts import judge, retryable
 from keyprobe.harness.ws_client import WsWire
-from keyprobe.harness.ws_scenarios import Conversation
+from keyprobe.harness.ws_scenarios import Conversation, Finished
 from keyprobe.harness.ws_scenarios import run as run_conversation
 
 # Before the one retry of a cell broken by infrastructure: a short pause on top of whatever the
@@ -78,6 +78,12 @@ class CheckEnv(Protocol):
     def api_management(self) -> ApiManagement | None: ...
 
     def revocation_credentials(self, profile: Profile) -> Credentials | None: ...
+
+    # A lifecycle probe's own key (``NAME/PROBE``: same declaration, its own account).
+    def lifecycle_credentials(self, profile: Profile, probe: str) -> Credentials | None: ...
+
+    # The cross-account probes' order placer: a profile of another account that may trade.
+    def other_account_trader(self, profile: Profile) -> tuple[Profile, Credentials] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,8 @@ def has_door(probe: Probe, transport: Transport) -> bool:
     a user data stream) exist over it alone."""
     if probe.scenario is not None:
         return transport is Transport.WS_API
+    if probe.category is Category.LIFECYCLE:
+        return transport is Transport.REST
     return transport is Transport.REST or probe.endpoint_name in BY_REST
 
 
@@ -220,6 +228,11 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
             result.retryable = retryable(placed.answer)
             return result
 
+    if probe.setup is Setup.OTHER_ACCOUNT_ORDER:
+        ended = _foreign_setup(env, result, ctx, ledger)
+        if ended is not None:
+            return ended
+
     # Only a key the target knows can reach an account (and so somebody else's orders).
     if probe.cancels_all and not target.embedded and profile.kind is KeyKind.REGISTERED:
         blocked = _foreign_orders(wire, as_profile, recipe.symbol, result)
@@ -229,6 +242,8 @@ def run_check(env: CheckEnv, check: CheckInput, fake: Faker, ledger: Ledger) -> 
 
     if probe.scenario is not None:
         return _conversation(env, result, creds, ctx, ledger)
+    if probe.category is Category.LIFECYCLE:
+        return _lifecycle(env, result, creds, ctx, ledger)
 
     params = probe.params(ctx)
     faulty = faults.apply(probe.fault, as_profile, creds.key_type, env)
@@ -278,6 +293,27 @@ def _conversation(
         done = run_conversation(conv)
     finally:
         wire.close()
+    return _finished(result, done)
+
+
+def _lifecycle(
+    env: CheckEnv, result: CheckResult, creds: Credentials, ctx: ProbeContext, ledger: Ledger
+) -> CheckResult:
+    """A lifecycle probe: REST steps on its own key, changed through API Management."""
+    profile = result.input.profile
+    own = env.lifecycle_credentials(profile, result.input.probe.name)
+    api = env.api_management
+    if profile.kind is KeyKind.REGISTERED and (own is None or api is None):
+        result.reason = "the run holds no lifecycle key or API Management token"
+        return result
+    record = lambda title, rec: result.steps.append(Step(title, rec))  # noqa: E731
+    lc = lifecycle.Lifecycle(profile, result.input.probe, env.target, own or creds, env.wire,
+                             api, ctx, ledger, record)  # fmt: skip
+    done = lifecycle.run(lc)
+    return _finished(result, done)
+
+
+def _finished(result: CheckResult, done: Finished) -> CheckResult:
     result.expectation, result.answer = done.expectation, done.answer
     result.verdict, result.reason = done.judgement.verdict, done.judgement.reason
     result.retryable = done.judgement.verdict is Verdict.BROKEN and retryable(done.answer)
@@ -312,6 +348,30 @@ def _send_ws(wire: WsWire, method: str, params: list[tuple[str, str]], send: Sen
         source=send.source,
         timestamp_shift_ms=send.shift_ms,
     )
+
+
+def _foreign_setup(
+    env: CheckEnv, result: CheckResult, ctx: ProbeContext, ledger: Ledger
+) -> CheckResult | None:
+    """Another account's order for the cross-account probe to aim at; a result ends the cell."""
+    profile = result.input.profile
+    owner = env.other_account_trader(profile)
+    if owner is None:
+        result.verdict = Verdict.SKIPPED
+        result.reason = (
+            f"no profile of an account other than {profile.account_name!r} may trade here, so "
+            "there is no other account's order to aim at"
+        )
+        return result
+    title, placed = foreign_order.place(
+        env.wire, env.run_id, ctx, owner, env.target.source_address, ledger
+    )
+    answer = result.record(title, placed).answer
+    if answer.status != 200:
+        result.reason = f"setup failed: {answer.error or answer.label()}"
+        result.retryable = retryable(answer)
+        return result
+    return None
 
 
 def _foreign_orders(wire: Wire, send: Send, symbol: str, result: CheckResult) -> str | None:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
+from keyprobe.binance.endpoint_model import Api
 from keyprobe.binance.endpoints import Endpoint, endpoint
 from keyprobe.binance.outcome import Outcome
 from keyprobe.binance.signing import Signer, encode_params
@@ -163,8 +164,12 @@ class Wire:
         recv_window: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         weight_header: str = "x-mbx-used-weight-1m",
+        futures_url: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # /fapi requests go to the target's futures host (Target.futures_url); the embedded
+        # emulator and URL targets serve it on their own.
+        self.futures_url = (futures_url or base_url).rstrip("/")
         self.clock = clock
         self.recv_window = recv_window
         self.timeout = timeout
@@ -225,7 +230,8 @@ class Wire:
         ep = endpoint(ep) if isinstance(ep, str) else ep
         pairs = list(params)
         query = encode_params(pairs)
-        url = self.base_url + ep.path + (f"?{query}" if query else "")
+        base = self.futures_url if ep.api is Api.FAPI else self.base_url
+        url = base + ep.path + (f"?{query}" if query else "")
         auth: httpx.Auth | None = None
         headers: dict[str, str] = {}
         if ep.signed and signer is not None:

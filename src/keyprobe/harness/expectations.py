@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from keyprobe.binance.endpoints import Api, permission_denied_code, unknown_key_code
+from keyprobe.binance.endpoint_model import Api
+from keyprobe.binance.endpoints import permission_denied_code, unknown_key_code
 from keyprobe.binance.errors import Family, message
 from keyprobe.binance.outcome import OK, Outcome
 from keyprobe.binance.permissions import Permission
@@ -15,7 +16,7 @@ from keyprobe.binance.signing import KeyType
 from keyprobe.binance.unsettled import DEFAULT, refusal
 from keyprobe.binance.ws_methods import BY_REST
 from keyprobe.harness.faults import FAULTS, Fault, Stage
-from keyprobe.harness.probes import BY_NAME, Probe, Scenario
+from keyprobe.harness.probes import BY_NAME, Category, Probe, Scenario, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.surfaces import Surface, absent
 from keyprobe.harness.targets import Target, Transport
@@ -104,6 +105,11 @@ def expressible(
     if transport is Transport.WS_API and ws_gone is not None:
         # Measured at the start: the surface is absent, not broken.
         return NotExpressible(ws_gone)
+    if probe.category is Category.LIFECYCLE and not caps.api_management:
+        return NotExpressible(
+            f"{target.label}: keyprobe cannot change a key while it is in use there (the "
+            "embedded emulator's API Management only)"
+        )
     if probe.scenario is Scenario.REVOCATION and not caps.api_management:
         return NotExpressible(
             f"{target.label}: keyprobe cannot change a key mid-session there (the embedded "
@@ -114,6 +120,11 @@ def expressible(
         return NotExpressible(f"{target.label}: /{ep.api.value} is not served there ({gone})")
     if ep.api.value == "sapi" and not caps.sapi:
         return NotExpressible(f"{target.label}: /sapi does not exist there ({caps.note})")
+    if probe.opt_in and not caps.margin_repay:
+        return NotExpressible(
+            f"{target.label}: {probe.name} could repay real margin debt; give --margin-repay "
+            "to send it (the embedded emulator always may)"
+        )
     if probe.changes_state and not caps.state_changes:
         return NotExpressible(f"{target.label}: keyprobe never sends state-changing requests here")
     if probe.forbidden_action and not caps.forbidden_actions:
@@ -146,7 +157,23 @@ def derive(
         return Expectation(override, is_refusal(override), "set in the profiles file", True)
     if probe.scenario is not None:
         return ws_only(profile, probe.scenario, target)
+    if probe.category is Category.LIFECYCLE:
+        return lifecycle(profile, probe, target)
     return _derived(profile, probe, target, transport)
+
+
+def lifecycle(profile: Profile, probe: Probe, target: Target) -> Expectation:
+    """The decisive answer of a lifecycle probe (harness/lifecycle.py): the key's own refusal,
+    the setup order's refusal of a key that may not trade, else the TRADE call after the
+    change: 401 -2015 (a permission edit applies from the next request, §5 [INF])."""
+    refused = _key_refused(profile, target)
+    if refused is not None:
+        return refused
+    if probe.name == "permission_removed" and not profile.has(Permission.SPOT_AND_MARGIN_TRADING):
+        return _derived(profile, BY_NAME["place_order"], target, Transport.REST)
+    if probe.name == "permission_removed":
+        return _rejected_key("Spot & Margin Trading removed while an order rests")
+    return _rejected_key("tradingAuthorityExpirationTime passed: Spot & Margin Trading ended")
 
 
 # ----------------------------------------------------------------------------- WebSocket only
@@ -267,6 +294,13 @@ def _derived(profile: Profile, probe: Probe, target: Target, transport: Transpor
         if code == -2015:
             return _rejected_key(why)
         return _refused(401, code, why)
+    if ep.api is Api.FAPI and (state := profile.futures_refused) is not None:
+        return _rejected_key(f"{state}: the futures API refuses it whatever its flags")
+    if probe.setup is Setup.OTHER_ACCOUNT_ORDER:
+        # [INF] (beyond-spot reference §4): indistinguishable from an order that does not
+        # exist; an answer that shows or cancels the order is a LEAK.
+        why = f"the order is another account's: {probe.allowed.label()}, as if it did not exist"
+        return Expectation(probe.allowed, True, why)
     if not probe.required:
         return Expectation(probe.allowed, False, "needs no permission")
     needed = ", ".join(p.value for p in probe.required)

@@ -41,6 +41,8 @@ class Options:
     shard: str | None = None
     # --source-address: the local address requests leave from (None: the target's default).
     source_address: str | None = None
+    # --margin-repay: POST /sapi/v1/margin/borrow-repay REPAY off the embedded emulator too.
+    margin_repay: bool = False
 
 
 @dataclass(slots=True)
@@ -73,6 +75,7 @@ def make_wire(
         recv_window=options.recv_window,
         timeout=options.timeout,
         weight_header=facts.weight_header,
+        futures_url=target.futures_url,
     )
     if budgeted:
         set_budgets(wire, target, clock, facts)

@@ -30,6 +30,11 @@ class Category(StrEnum):
     AUTH = "auth"
     # WebSocket-only: what a key can do on a logged-on session and its user data stream.
     SESSION = "session"
+    # The permission families beyond spot (issue 13; probes_families.py).
+    FUTURES = "futures"
+    MARGIN = "margin"
+    ACCOUNTS = "accounts"
+    LIFECYCLE = "lifecycle"
 
 
 CATEGORY_HELP: dict[Category, str] = {
@@ -41,6 +46,10 @@ CATEGORY_HELP: dict[Category, str] = {
     Category.SESSION: (
         "session probes (WebSocket API only): session.logon, user data stream, revocation"
     ),
+    Category.FUTURES: "futures probes (/fapi): account read, order/test, cancel of no order",
+    Category.MARGIN: "margin probes: cancel of no margin order, REPAY with no debt (opt-in)",
+    Category.ACCOUNTS: "account probes: another account's order, queried and cancelled",
+    Category.LIFECYCLE: "lifecycle probes (embedded emulator): a permission removed, expiry",
 }
 
 
@@ -50,6 +59,8 @@ class Setup(StrEnum):
     NONE = "none"
     # Place a resting LIMIT_MAKER order with the probe's own key (it is cancelled in teardown).
     OWN_ORDER = "own_order"
+    # The same, placed by a profile of ANOTHER account that may trade (cross-account probes).
+    OTHER_ACCOUNT_ORDER = "other_account_order"
 
 
 class Scenario(StrEnum):
@@ -82,6 +93,8 @@ class ProbeContext:
     fake: Faker
     client_order_id: Callable[[], str]
     setup_order_id: str | None = None
+    # The setup order's exchange orderId, when the placement answered one.
+    setup_order_number: str | None = None
 
     @property
     def symbol(self) -> str:
@@ -114,6 +127,9 @@ class Probe:
     inspect: Inspector | None = field(default=None, compare=False)
     # A WebSocket-only probe: ``endpoint_name`` is then its decisive WS method.
     scenario: Scenario | None = None
+    # Changes real state even when it should not (margin REPAY): only where the target's
+    # ``Capabilities.margin_repay`` says so (the embedded emulator, or --margin-repay).
+    opt_in: bool = False
 
     @property
     def endpoint(self) -> Endpoint:
@@ -125,7 +141,7 @@ class Probe:
     def touches_orders(self) -> bool:
         """Places or cancels real orders (so it can disturb another cell's orders)."""
         return (
-            self.setup is Setup.OWN_ORDER
+            self.setup is not Setup.NONE
             or self.cancels_all
             or (
                 self.changes_state
@@ -252,7 +268,9 @@ def _auth(fault: Fault) -> Probe:
     )
 
 
-# The WebSocket-only probes live in their own module (ws_probes.py); it needs Probe above.
+# The WebSocket-only probes and the families beyond spot live in their own modules
+# (ws_probes.py, probes_families.py); they need Probe above.
+from keyprobe.harness.probes_families import FAMILIES  # noqa: E402
 from keyprobe.harness.ws_probes import WS_ONLY  # noqa: E402
 
 CATALOGUE: tuple[Probe, ...] = (
@@ -371,6 +389,8 @@ CATALOGUE: tuple[Probe, ...] = (
     *(_auth(fault) for fault in FAULTS),
     # -- session: the WebSocket-only probes (WS_ONLY, above)
     *WS_ONLY,
+    # -- futures, margin, accounts (FAMILIES, above)
+    *FAMILIES,
 )
 
 BY_NAME: dict[str, Probe] = {p.name: p for p in CATALOGUE}

@@ -44,6 +44,28 @@ class Profile:
     description: str = ""
     # Per-probe overrides of the derived expectation (``[profiles.NAME.expect]``).
     expect: Mapping[str, Outcome] = field(default_factory=dict)
+    # The account the key belongs to (None: an account of its own, named like the profile),
+    # and that account's master if it is a sub-account (beyond-spot reference §4).
+    account: str | None = None
+    master: str | None = None
+    # Key states that refuse the whole futures API whatever the flags say (§1.2, §1.4): a key
+    # created before the futures account was opened, an account on Portfolio Margin. The
+    # embedded emulator registers the key so; elsewhere they declare what the real key is.
+    created_before_futures_account: bool = False
+    portfolio_margin: bool = False
+
+    @property
+    def account_name(self) -> str:
+        return self.account or self.name
+
+    @property
+    def futures_refused(self) -> str | None:
+        """Why the futures API refuses this key whatever its flags, or None."""
+        if self.created_before_futures_account:
+            return "the key was created before the futures account (reference §1.4)"
+        if self.portfolio_margin:
+            return "the account is on Portfolio Margin (reference §1.2)"
+        return None
 
     def has(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -61,7 +83,11 @@ class Profile:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
-_PROFILE_FIELDS = ("key_type", "permissions", "ip_whitelist", "kind", "description", "expect")
+_PROFILE_FIELDS = (
+    "key_type", "permissions", "ip_whitelist", "kind", "description", "expect", "account",
+    "master", "created_before_futures_account", "portfolio_margin",
+)  # fmt: skip
+_KEY_STATES = ("created_before_futures_account", "portfolio_margin")
 _EXPECT_FIELDS = ("status", "code", "message")
 
 
@@ -83,7 +109,36 @@ def load_profiles(path: Path, probe_names: Collection[str]) -> list[Profile]:
     tables = data.get("profiles")
     if not isinstance(tables, dict) or not tables:
         raise ProfilesFileError(f"{path}: no profiles; declare at least one [profiles.NAME] table")
-    return [_parse_profile(path, name, table, probe_names) for name, table in tables.items()]
+    profiles = [_parse_profile(path, name, table, probe_names) for name, table in tables.items()]
+    _check_accounts(path, profiles)
+    return profiles
+
+
+def _check_accounts(path: Path, profiles: list[Profile]) -> None:
+    """``master`` names a known account that is no sub-account itself, and the profiles of one
+    account agree on its master."""
+    masters: dict[str, tuple[str, str | None]] = {}
+    for p in profiles:
+        seen = masters.setdefault(p.account_name, (p.name, p.master))
+        if seen[1] != p.master:
+            raise ProfilesFileError(
+                f"{path}: profile {p.name!r}: field 'master': account {p.account_name!r} has "
+                f"master {seen[1]!r} in profile {seen[0]!r}; the profiles of one account agree"
+            )
+    for p in profiles:
+        if p.master is None:
+            continue
+        where = f"{path}: profile {p.name!r}: field 'master'"
+        if p.master == p.account_name:
+            raise ProfilesFileError(f"{where}: {p.master!r} is the key's own account")
+        if p.master not in masters:
+            known = ", ".join(sorted(masters))
+            raise ProfilesFileError(f"{where}: unknown account {p.master!r}; known: {known}")
+        if masters[p.master][1] is not None:
+            raise ProfilesFileError(
+                f"{where}: {p.master!r} is itself a sub-account (of {masters[p.master][1]!r}); "
+                "a master account has no master"
+            )
 
 
 def _parse_profile(path: Path, name: str, table: Any, probe_names: Collection[str]) -> Profile:
@@ -138,6 +193,27 @@ def _parse_profile(path: Path, name: str, table: Any, probe_names: Collection[st
     if not isinstance(description, str):
         raise fail("description", "must be a string")
 
+    names: dict[str, str | None] = {}
+    for name_field in ("account", "master"):
+        value = table.get(name_field)
+        if value is not None and (not isinstance(value, str) or not _NAME.fullmatch(value)):
+            raise fail(name_field, "must be an account name matching [A-Za-z0-9_]{1,64}")
+        if value is not None and kind is not KeyKind.REGISTERED:
+            raise fail(name_field, f"a {kind.value} key belongs to no account")
+        names[name_field] = value
+    states: dict[str, bool] = {}
+    for state in _KEY_STATES:
+        value = table.get(state, False)
+        if not isinstance(value, bool):
+            raise fail(state, "must be true or false")
+        states[state] = value
+    if states["created_before_futures_account"] and "enableFutures" in raw_permissions:
+        raise fail(
+            "permissions",
+            "enableFutures cannot be on for a key created before the futures account "
+            "(beyond-spot reference §1.4)",
+        )
+
     return Profile(
         name=name,
         key_type=KeyType(key_type),
@@ -146,6 +222,9 @@ def _parse_profile(path: Path, name: str, table: Any, probe_names: Collection[st
         kind=kind,
         description=description,
         expect=_parse_expect(where, table.get("expect", {}), probe_names),
+        account=names["account"],
+        master=names["master"],
+        **states,
     )
 
 

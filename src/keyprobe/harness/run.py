@@ -13,6 +13,7 @@ from typing import Any
 
 from faker import Faker
 
+from keyprobe.binance.permissions import Permission
 from keyprobe.binance.signing import (
     KeyMaterial,
     KeyType,
@@ -34,11 +35,13 @@ from keyprobe.harness.expectations import LOGON_KEY_TYPES
 from keyprobe.harness.facts import Facts, Options, make_wire, measure_facts
 from keyprobe.harness.faults import DEFAULT_RECV_WINDOW_MS
 from keyprobe.harness.order_recipe import OrderRecipe
-from keyprobe.harness.probes import PROBE_NAMES
+from keyprobe.harness.probes import CATALOGUE, PROBE_NAMES, Category
 from keyprobe.harness.profiles import KeyKind, Profile, load_profiles
 from keyprobe.harness.redaction import REDACTOR
 from keyprobe.harness.targets import Capabilities, Target, Transport
 from keyprobe.harness.ws_client import WsWire
+
+LIFECYCLE_PROBES = tuple(p.name for p in CATALOGUE if p.category is Category.LIFECYCLE)
 
 
 class RunError(ValueError):
@@ -213,6 +216,38 @@ class Run:
         other cell, under xdist neither. None: no such key (not the embedded emulator)."""
         return self.info.generated.get(revocation_name(profile.name))
 
+    def lifecycle_credentials(self, profile: Profile, probe: str) -> Credentials | None:
+        """The key made for ``profile``'s lifecycle probe ``probe`` alone (see
+        revocation_credentials). None: no such key (not the embedded emulator)."""
+        return self.info.generated.get(f"{profile.name}/{probe}")
+
+    def other_account_trader(self, profile: Profile) -> tuple[Profile, Credentials] | None:
+        """Who places the order a cross-account probe of ``profile`` aims at: a registered
+        profile of another account that may trade from the run's address, whose secrets the
+        run holds. The master's first (a sub-account key must not reach it), then a
+        sub-account's, then any other account's, in the file's order."""
+        mine = profile.account_name
+        source = self.target.source_address
+
+        def rank(other: Profile) -> int:
+            if other.account_name == profile.master:
+                return 0
+            return 1 if other.master == mine else 2
+
+        for other in sorted(self.profiles, key=rank):
+            if (
+                other.kind is not KeyKind.REGISTERED
+                or other.account_name == mine
+                or not other.has(Permission.SPOT_AND_MARGIN_TRADING)
+                or (source is not None and not other.allows_address(source))
+            ):
+                continue
+            try:
+                return other, self.credentials(other)
+            except (MissingSecrets, BadSecrets):
+                continue
+        return None
+
     def credentials(self, profile: Profile) -> Credentials:
         """Raises MissingSecrets (skip the cell) or BadSecrets."""
         generated = self.info.generated.get(profile.name)
@@ -260,7 +295,22 @@ def _revocation_twins(profiles: list[Profile]) -> list[tuple[Profile, Credential
     twins = []
     for profile in profiles:
         if profile.kind is KeyKind.REGISTERED and profile.key_type in LOGON_KEY_TYPES:
-            twin = replace(profile, name=revocation_name(profile.name))
+            # An account of its own (named like the twin), no master: its own orders only.
+            twin = replace(profile, name=revocation_name(profile.name), account=None, master=None)
+            creds, material = generate(twin)
+            twins.append((twin, creds, material))
+    return twins
+
+
+def _lifecycle_twins(profiles: list[Profile]) -> list[tuple[Profile, Credentials, KeyMaterial]]:
+    """A key per registered profile and lifecycle probe (``NAME/PROBE``, its own account): the
+    probe changes it through API Management, and no other cell uses it."""
+    twins = []
+    for profile in profiles:
+        if profile.kind is not KeyKind.REGISTERED:
+            continue
+        for probe in LIFECYCLE_PROBES:
+            twin = replace(profile, name=f"{profile.name}/{probe}", account=None, master=None)
             creds, material = generate(twin)
             twins.append((twin, creds, material))
     return twins
@@ -298,7 +348,11 @@ def prepare_run(
     control_token = None
     if target.embedded:
         assert start_emulator is not None  # noqa: S101 - the plugin always passes it
-        twins = _revocation_twins(profiles) if target.caps.api_management else []
+        twins = (
+            _revocation_twins(profiles) + _lifecycle_twins(profiles)
+            if target.caps.api_management
+            else []
+        )
         for twin, creds, material in twins:
             generated[twin.name] = creds
             REDACTOR.add(*creds.secrets(), material.private)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from keyprobe.harness.client import ServerClock, Wire
-from keyprobe.harness.targets import Target
+from keyprobe.harness.targets import NO_FUTURES, Target
 from keyprobe.harness.ws_client import ws_api_absent
 
 
@@ -18,6 +18,7 @@ class Surface(StrEnum):
     API = "api"  # the /api/v3 REST surface (always asked for: without it nothing runs)
     SAPI = "sapi"  # the /sapi REST surface (wallet, margin, key restrictions)
     WS_API = "ws-api"  # the Spot WebSocket API (/ws-api/v3): asked when its transport is
+    FAPI = "fapi"  # USDⓈ-M futures REST (/fapi), at the target's futures URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,21 @@ def _ask_sapi(asking: Asking) -> tuple[bool, str]:
     return True, f"{asked} answered {answer.label()}"
 
 
+def _ask_fapi(asking: Asking) -> tuple[bool, str]:
+    # Asked without a key or signature: any Binance error body says the surface is there (no
+    # key is spent on it); 404 or a page that is not Binance's says it is not.
+    target = asking.target
+    if target.futures_url is None:
+        return False, NO_FUTURES.get(target.name, "no futures URL is known for this target")
+    asked = f"unsigned GET {target.futures_url}/fapi/v1/accountConfig"
+    answer = asking.wire.call("futuresAccountConfig", source=target.source_address).answer
+    if answer.error is not None:
+        return True, f"{asked}: no answer ({answer.error}); assumed served"
+    if answer.status == 404 or (answer.status != 200 and answer.code is None):
+        return False, f"{asked} answered HTTP {answer.status} without a Binance body"
+    return True, f"{asked} answered {answer.label()}"
+
+
 def _ask_ws_api(asking: Asking) -> tuple[bool, str]:
     # Unlike /sapi, a WebSocket API that does not answer is absent: its cells are skipped with
     # why (a URL target's guessed /ws-api/v3 may simply not exist).
@@ -67,6 +83,7 @@ class Discovery:
 DISCOVERIES: tuple[Discovery, ...] = (
     Discovery(Surface.SAPI, _ask_sapi),
     Discovery(Surface.WS_API, _ask_ws_api),
+    Discovery(Surface.FAPI, _ask_fapi),
 )
 
 

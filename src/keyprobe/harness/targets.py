@@ -46,12 +46,18 @@ class Capabilities:
     # keyprobe may change a key while it is in use (revoke a permission mid-session), through
     # the target's API Management: only the embedded emulator, whose token the run holds.
     api_management: bool = False
+    # POST /sapi/v1/margin/borrow-repay REPAY may be sent: "a real repay if any debt exists"
+    # (beyond-spot reference §2 M3), so only the embedded emulator, or --margin-repay.
+    margin_repay: bool = False
 
 
 EMULATOR_CAPS = Capabilities(True, True, True, True, "the whole matrix, nothing real")
 # The embedded emulator: all of that, plus keys changed at run time (revocation probes).
 EMBEDDED_CAPS = replace(
-    EMULATOR_CAPS, note="the whole matrix and revocation, nothing real", api_management=True
+    EMULATOR_CAPS,
+    note="the whole matrix and revocation, nothing real",
+    api_management=True,
+    margin_repay=True,
 )
 TESTNET_CAPS = Capabilities(
     ip_whitelist=False,
@@ -93,6 +99,23 @@ WS_API_URLS: dict[str, str] = {
 }
 WS_API_PATH = "/ws-api/v3"
 
+# The USDⓈ-M futures REST API of each named target (beyond-spot reference §1.1): a Demo Mode
+# key answers on demo-fapi [OBS ccxt#29099]. The embedded emulator and URL targets serve /fapi
+# on their own host (checked at start, surfaces.py).
+FUTURES_URLS: dict[str, str] = {
+    "demo": "https://demo-fapi.binance.com",
+    "mainnet": "https://fapi.binance.com",
+}
+# Named targets whose keys have no futures surface keyprobe may send them to, and why: the
+# futures testnet issues its own keys, and a Spot Testnet key is not one of them (§1.1).
+NO_FUTURES: dict[str, str] = {
+    "testnet": (
+        "a Spot Testnet key is not a futures testnet key (the futures testnet, "
+        "testnet.binancefuture.com, issues its own keys; beyond-spot reference §1.1): keyprobe "
+        "does not send it there"
+    ),
+}
+
 
 def ws_api_url_of(base_url: str) -> str:
     """Where a Binance-compatible REST base URL serves the WebSocket API: the same host and
@@ -128,6 +151,8 @@ class Target:
     foreign_address: str | None = None
     # The WebSocket API's URL (None: the target has none keyprobe knows of).
     ws_api_url: str | None = None
+    # The USDⓈ-M futures REST base URL (None: none for these keys, NO_FUTURES says why).
+    futures_url: str | None = None
 
     @property
     def label(self) -> str:
@@ -135,7 +160,12 @@ class Target:
 
     def with_url(self, base_url: str) -> Target:
         base = base_url.rstrip("/")
-        return replace(self, base_url=base, ws_api_url=self.ws_api_url or ws_api_url_of(base))
+        return replace(
+            self,
+            base_url=base,
+            ws_api_url=self.ws_api_url or ws_api_url_of(base),
+            futures_url=self.futures_url or base,
+        )
 
 
 def _is_ipv4_loopback(host: str) -> bool:
@@ -154,10 +184,15 @@ def resolve_target(
     capabilities: str | None = None,
     egress_address: str | None = None,
     source_address: str | None = None,
+    margin_repay: bool = False,
 ) -> Target:
     """Turn ``--target`` (plus ``--capabilities``, ``--egress-address``,
-    ``--source-address``) into a Target."""
+    ``--source-address``, ``--margin-repay``) into a Target."""
     target = _resolve(spec, allow_mainnet, capabilities, egress_address)
+    if margin_repay and not target.caps.margin_repay:
+        if not target.caps.state_changes:
+            raise TargetError(f"--margin-repay: {target.label} never gets state-changing requests")
+        target = replace(target, caps=replace(target.caps, margin_repay=True))
     if source_address is None:
         return target
     return with_source(target, source_address, foreign_given=egress_address is not None)
@@ -216,7 +251,14 @@ def _resolve(
                 "cancel of a non-existent order and apiRestrictions only)"
             )
         url, caps = NAMED[spec]
-        return Target(spec, url, caps, foreign_address=egress_address, ws_api_url=WS_API_URLS[spec])
+        return Target(
+            spec,
+            url,
+            caps,
+            foreign_address=egress_address,
+            ws_api_url=WS_API_URLS[spec],
+            futures_url=FUTURES_URLS.get(spec),
+        )
     parts = urlsplit(spec)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetError(
@@ -238,4 +280,4 @@ def _resolve(
         # A local Binance-compatible service: another loopback address is another client.
         source, foreign = "127.0.0.1", "127.0.0.2"
     base = spec.rstrip("/")
-    return Target(base, base, caps, False, source, foreign, ws_api_url_of(base))
+    return Target(base, base, caps, False, source, foreign, ws_api_url_of(base), base)

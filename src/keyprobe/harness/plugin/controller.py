@@ -47,6 +47,7 @@ def start_run(config: pytest.Config) -> Run:
             capabilities=options.capabilities,
             egress_address=options.egress_address,
             source_address=options.source_address,
+            margin_repay=options.margin_repay,
         )
         assert options.seed is not None  # noqa: S101 - options_of always sets it
         info = prepare_run(

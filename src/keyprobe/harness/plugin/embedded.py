@@ -41,6 +41,10 @@ def embedded_emulator(config: pytest.Config) -> StartEmulator:
                     ip_whitelist=None
                     if profile.ip_whitelist is None
                     else list(profile.ip_whitelist),
+                    account=profile.account_name,
+                    master=profile.master,
+                    created_before_futures_account=profile.created_before_futures_account,
+                    portfolio_margin=profile.portfolio_margin,
                 )
             )
         server = EmulatorServer(emulator, host="127.0.0.1", port=0)

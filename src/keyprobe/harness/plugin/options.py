@@ -106,6 +106,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a conformance corpus into DIR: every exchange's shape and answer, one "
         "JSON line each, never a key, secret or value (replay it with `keyprobe conformance`)",
     )
+    # --- permission families (issue 13) ---
+    group.addoption(
+        "--margin-repay",
+        action="store_true",
+        default=False,
+        help="send the margin_repay probe (borrow-repay REPAY with no debt) to a target other "
+        "than the embedded emulator: a real repay if the account has margin debt",
+    )
     parser.addini(
         "keyprobe_profiles",
         "keyprobe: the key profiles file, relative to the rootdir",
@@ -147,6 +155,7 @@ def options_of(config: pytest.Config) -> Options:
         transports=() if (t := config.getoption("transport")) in (None, "both") else (t,),
         shard=shard,
         source_address=config.getoption("source_address"),
+        margin_repay=bool(config.getoption("margin_repay")),
     )
 
 
