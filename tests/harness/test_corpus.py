@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from keyprobe.harness import corpus
 from keyprobe.harness.redaction import ExchangeRecord
 from keyprobe.harness.sinks.corpus import CorpusWriter
+from keyprobe.harness.surfaces import Surface
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "docs" / "corpus.schema.json").read_text(encoding="utf-8"))
@@ -59,7 +60,8 @@ def test_each_worker_writes_its_own_complete_file(recorded: Path) -> None:
     assert {line.data["transport"] for line in exchanges} == {"rest", "ws-api"}
     for f in files:
         assert f.run["target"] == "emulator" and f.run["source"] == "suites"
-        assert set(f.run["surfaces"]) == {"api", "sapi", "ws-api"}
+        # The embedded emulator serves every surface keyprobe measures.
+        assert set(f.run["surfaces"]) == {s.value for s in Surface}
 
 
 def test_every_line_is_valid_against_the_schema(recorded: Path) -> None:
