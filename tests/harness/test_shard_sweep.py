@@ -2,7 +2,8 @@
 another shard's resting orders look like an earlier run's leftovers. A shard sweeps only the
 keys its own cells place orders with: shard 2/2 starting while shard 1/2 has orders resting
 leaves them alone, and still cancels what an earlier run left on its own key. A real
-``pytest suites/ --shard 2/2`` subprocess against a served emulator (real sockets)."""
+``pytest suites/ --shard 2/2`` run (pytester, in process) against a served emulator over
+real sockets."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from keyprobe.emulator.app import Emulator
 from keyprobe.harness.orders import run_prefix
-from tests.harness.conftest import copy_suites, provision, run_rest_suites
+from tests.harness.conftest import REST_ONLY, copy_suites, provision
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,6 @@ permissions = ["enableReading", "enableSpotAndMarginTrading"]
 key_type = "hmac"
 permissions = ["enableReading", "enableSpotAndMarginTrading"]
 """
-RUN_LIMIT_S = 120
 # Run ids as new_run_id makes them (base36 seconds + 2 hex): shard 1/2 of the current run,
 # and a run that died earlier.
 SHARD_ONE_RUN = "t5kq2a0a1"
@@ -71,18 +71,12 @@ def test_a_late_shard_sweeps_leftovers_on_its_keys_but_not_another_shards_orders
     resting_order(emu, account["beta"], earlier)
     monkeypatch.delenv("CI", raising=False)
 
-    result, _ = run_rest_suites(
-        pytester,
-        monkeypatch,
-        keys,
-        "--shard",
-        "2/2",
-        "-m",
-        "read",
-        "-k",
-        "account",
-        timeout=RUN_LIMIT_S,
-    )
+    keys.apply(monkeypatch)
+    # In process (pytester's default): a subprocess would add only its start-up.
+    result = pytester.runpytest(
+        "--target", keys.url, "-p", "no:cacheprovider", *REST_ONLY,
+        "--shard", "2/2", "-m", "read", "-k", "account",
+    )  # fmt: skip
     out = result.stdout.str()
     assert result.ret == 0, out[-3000:]
     assert "keyprobe shard: 2/2" in out and "profiles beta" in out, out[:2000]

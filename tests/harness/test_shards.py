@@ -101,7 +101,7 @@ def test_bad_shards(text: str, fragment: str) -> None:
 @pytest.mark.parametrize("value", ["0/2", "3/2", "x", "1/0"])
 def test_a_bad_shard_is_one_usage_error(pytester: pytest.Pytester, value: str) -> None:
     copy_suites(pytester)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--shard", value)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--shard", value)
     one_usage_error(result, f"--shard {value!r}" if value == "x" else f"--shard {value}")
 
 
@@ -120,7 +120,7 @@ def test_a_shard_runs_its_cells_only_and_says_so(pytester: pytest.Pytester) -> N
     """Against the embedded emulator: shard 2/3's cells, deselected others, and run.json."""
     copy_suites(pytester)
     args = ("-p", "no:cacheprovider", "-n", "0", "--transport", "rest", "-k", "read")
-    result = pytester.runpytest_subprocess(*args, "--shard", "2/3")
+    result = pytester.runpytest(*args, "--shard", "2/3")
     out = result.stdout.str()
     assert result.ret == 0, out
     assert "keyprobe shard: 2/3:" in out
@@ -137,7 +137,7 @@ def test_the_source_address_is_where_requests_come_from(pytester: pytest.Pyteste
     """ip_bound is bound to 127.0.0.1: from 127.0.0.5 the emulator refuses it (-2015), which
     the expectation (derived from the source address) predicts, so the cells still pass."""
     copy_suites(pytester)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "-p", "no:cacheprovider", "-n", "0", "--transport", "rest",
         "-k", "ip_bound and account", "--source-address", "127.0.0.5",
     )  # fmt: skip
