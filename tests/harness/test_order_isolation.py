@@ -1,7 +1,8 @@
 """Order cells of one account never overlap under xdist: cancel-all takes every open order of
 the account, so a cancel-all running beside another cell's setup order cancels it (that cell
 then answers 400/-2011 and is judged MISMATCH). Read from the Allure results of a real
-``pytest suites/ -n 2`` run: which process ran each cell, and when."""
+``pytest suites/ -n 2 -m "order or cancel or session"`` run (every order cell, and others
+beside them): which process ran each cell, and when."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from keyprobe.harness.probes import CATALOGUE
 from keyprobe.harness.targets import Transport
 from tests.harness.conftest import copy_suites
 
+# The suites' markers of the categories holding order cells (one marker per suite file).
+CATEGORIES = ("order", "cancel", "session")
 ORDER_PROBES = {p.name for p in CATALOGUE if p.touches_orders}
 # Order cells over every door: a WebSocket order shares the account with a REST one.
 ORDER_CELLS = sum(1 for p in CATALOGUE if p.touches_orders for t in Transport if has_door(p, t))
@@ -38,7 +41,12 @@ def _label(result: dict[str, Any], name: str) -> str:
 @pytest.mark.slow
 def test_order_cells_run_in_one_process_one_after_another(pytester: pytest.Pytester) -> None:
     copy_suites(pytester, PROFILES)
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=180)
+    # Every order cell is in these categories; their other cells keep the second worker busy
+    # (read, auth and forbidden cells would only add time: none of them touches an order).
+    assert {p.category.value for p in CATALOGUE if p.touches_orders} <= set(CATEGORIES)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "-m", " or ".join(CATEGORIES), timeout=180
+    )
     assert result.ret == 0, result.stdout.str()[-3000:]
     runs = []
     for path in Path(pytester.path / "reports" / "allure-results").glob("*-result.json"):

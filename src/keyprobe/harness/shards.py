@@ -75,11 +75,18 @@ def _units(
         _Unit(rank, 0, tuple(c for c in cells if c[0] == name))
         for rank, name in enumerate(profiles)
     ]
+
     # More shards than profiles: split the largest unit, its order cells kept in one piece.
+    # A unit of order cells alone is never split: two shards placing orders with one key
+    # could not tell each other's resting orders from an earlier run's (the start sweep).
+    def splittable(unit: _Unit) -> bool:
+        return len(unit.cells) >= 2 and not all(touches_orders(c[1]) for c in unit.cells)
+
     while len(units) < count:
-        big = max(units, key=lambda u: (len(u.cells), -u.profile_rank, -u.part))
-        if len(big.cells) < 2:
+        candidates = [u for u in units if splittable(u)]
+        if not candidates:
             break
+        big = max(candidates, key=lambda u: (len(u.cells), -u.profile_rank, -u.part))
         orders = tuple(c for c in big.cells if touches_orders(c[1]))
         rest = tuple(c for c in big.cells if not touches_orders(c[1]))
         if orders and rest:
@@ -133,6 +140,11 @@ class ShardPlan:
 
     def to_json(self) -> dict[str, int]:
         return {**self.shard.to_json(), "cells": len(self.cells), "of_cells": self.total}
+
+    def places_orders_with(self, profile: str) -> bool:
+        """Whether a cell of this shard places or cancels orders with ``profile``'s key (every
+        check uses its own profile's key; none sets up an order with another's)."""
+        return any(c[0] == profile and BY_NAME[c[1]].touches_orders for c in self.cells)
 
     def header(self) -> str:
         return (

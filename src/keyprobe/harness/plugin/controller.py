@@ -80,10 +80,17 @@ def start_run(config: pytest.Config) -> Run:
 
 
 def order_keys(run: Run) -> dict[str, Credentials]:
-    """Keys that may hold keyprobe orders: registered profiles whose secrets we have."""
+    """Keys that may hold keyprobe orders: registered profiles whose secrets we have. A
+    shard's own only (those its cells place orders with): another shard of the same run has
+    a run id of its own, so its resting orders look like an earlier run's leftovers, and a
+    shard starting late would cancel them. Each key's leftovers are still swept, by the
+    shard that places orders with it."""
+    plan = plan_of(run)
     keys: dict[str, Credentials] = {}
     for profile in run.profiles:
         if profile.kind is not KeyKind.REGISTERED:
+            continue
+        if plan is not None and not plan.places_orders_with(profile.name):
             continue
         try:
             keys[profile.name] = run.credentials(profile)
