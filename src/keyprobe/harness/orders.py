@@ -3,6 +3,7 @@ them in teardown, and the sweep of orders an interrupted run left behind."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import string
@@ -34,6 +35,18 @@ def new_run_id() -> str:
     """Sortable by start time, unique per run (not derived from the Faker seed: a rerun with
     the same seed is still another run)."""
     return _base36(int(time.time())) + secrets.token_hex(1)
+
+
+def sharded_run_id(seed: int, count: int, index: int) -> tuple[str, str]:
+    """(this shard's run id, the run's family) for shard ``index`` of ``count`` of the run
+    with ``seed``. Every shard of one run has the same seed (``keyprobe merge`` refuses
+    others), hence one family: a shard's start-of-run sweep keeps its siblings' orders (they
+    may rest on a key this shard sweeps, e.g. a cross-account probe's setup order) however
+    late it starts, while an earlier night (another seed) is still swept. The shard index
+    keeps each shard's own end-of-run sweep to its own orders."""
+    digest = hashlib.sha256(f"{seed}/{count}".encode()).digest()
+    family = "s" + _base36(int.from_bytes(digest[:5], "big"))[:7]
+    return f"{family}{_base36(index)}", family
 
 
 def run_prefix(run_id: str) -> str:
@@ -157,6 +170,7 @@ def sweep(
     *,
     source: str | None,
     keep_run: str | None = None,
+    keep_family: str | None = None,
     only_run: str | None = None,
     symbol: str | None = None,
 ) -> SweepResult:
@@ -184,7 +198,12 @@ def sweep(
         for order in listed.answer.body:
             client_id = str(order.get("clientOrderId", ""))
             run = run_of(client_id)
-            if run is None or run == keep_run or (only_run is not None and run != only_run):
+            if (
+                run is None
+                or run == keep_run
+                or (keep_family is not None and run.startswith(keep_family))
+                or (only_run is not None and run != only_run)
+            ):
                 continue
             sent = wire.call(
                 "cancelOrder",

@@ -18,14 +18,14 @@ import keyprobe
 from keyprobe.cells import Cell, write_atomically
 from keyprobe.harness import budget, surfaces
 from keyprobe.harness.credentials import Credentials
-from keyprobe.harness.orders import new_run_id, sweep
+from keyprobe.harness.orders import new_run_id, sharded_run_id, sweep
 from keyprobe.harness.plugin import options as opts
 from keyprobe.harness.plugin.embedded import embedded_emulator
 from keyprobe.harness.plugin.scheduling import make_scheduler
-from keyprobe.harness.probes import CATALOGUE
+from keyprobe.harness.probes import BY_NAME, CATALOGUE, Setup
 from keyprobe.harness.profiles import KeyKind, ProfilesFileError
 from keyprobe.harness.run import Run, RunError, RunInfo, load_run_profiles, prepare_run
-from keyprobe.harness.shards import plan_of
+from keyprobe.harness.shards import ShardPlan, parse_shard, plan_of
 from keyprobe.harness.sinks import allure, allure_files, terminal
 from keyprobe.harness.sinks.matrix import CELL_PROPERTY, WEIGHT_PROPERTY, Matrix, proof_line
 from keyprobe.harness.targets import TargetError, resolve_target
@@ -50,11 +50,15 @@ def start_run(config: pytest.Config) -> Run:
             margin_repay=options.margin_repay,
         )
         assert options.seed is not None  # noqa: S101 - options_of always sets it
+        run_id = new_run_id()
+        if options.shard is not None:  # already checked by options_of
+            shard = parse_shard(options.shard)
+            run_id, _family = sharded_run_id(options.seed, shard.count, shard.index)
         info = prepare_run(
             options,
             target,
             profiles,
-            run_id=new_run_id(),
+            run_id=run_id,
             seed=options.seed,
             start_emulator=embedded_emulator(config),
         )
@@ -70,6 +74,7 @@ def start_run(config: pytest.Config) -> Run:
             order_keys(run),
             source=info.target.source_address,
             keep_run=info.run_id,
+            keep_family=run_family(run),
         )
         run.controller_weight += run.wire.spent - before
         if swept.cancelled:
@@ -79,24 +84,52 @@ def start_run(config: pytest.Config) -> Run:
     return run
 
 
+def run_family(run: Run) -> str | None:
+    """The sharded run's family of run ids (every shard's), None unsharded."""
+    options = run.info.options
+    if options.shard is None:
+        return None
+    shard = parse_shard(options.shard)
+    return sharded_run_id(run.info.seed, shard.count, shard.index)[1]
+
+
 def order_keys(run: Run) -> dict[str, Credentials]:
     """Keys that may hold keyprobe orders: registered profiles whose secrets we have. A
-    shard's own only (those its cells place orders with): another shard of the same run has
-    a run id of its own, so its resting orders look like an earlier run's leftovers, and a
-    shard starting late would cancel them. Each key's leftovers are still swept, by the
-    shard that places orders with it."""
+    shard's own only (those its cells place orders with, cross-account setup orders
+    included): fewer requests at start, and each key's leftovers are still swept by the shard
+    that places orders with it. Siblings' orders on a shared account are kept by the run's
+    family of ids (``orders.sharded_run_id``)."""
     plan = plan_of(run)
     keys: dict[str, Credentials] = {}
+    owners = set() if plan is None else foreign_owners(run, plan)
     for profile in run.profiles:
         if profile.kind is not KeyKind.REGISTERED:
             continue
-        if plan is not None and not plan.places_orders_with(profile.name):
+        if (
+            plan is not None
+            and not plan.places_orders_with(profile.name)
+            and profile.name not in owners
+        ):
             continue
         try:
             keys[profile.name] = run.credentials(profile)
         except LookupError:
             continue
     return keys
+
+
+def foreign_owners(run: Run, plan: ShardPlan) -> set[str]:
+    """Profiles whose key a cross-account cell of this shard places its setup order with (the
+    order is this shard's, on another profile's key: its leftovers are this shard's to sweep)."""
+    by_name = {p.name: p for p in run.profiles}
+    owners: set[str] = set()
+    for profile_name, probe_name, _transport in plan.cells:
+        if BY_NAME[probe_name].setup is not Setup.OTHER_ACCOUNT_ORDER:
+            continue
+        owner = run.other_account_trader(by_name[profile_name])
+        if owner is not None:
+            owners.add(owner[0].name)
+    return owners
 
 
 def environment(run: Run) -> dict[str, Any]:
