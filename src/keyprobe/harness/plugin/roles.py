@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -41,7 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not opts.armed(config):
         return
     budget.set_announcer(announcer(config))
+    _INTERRUPTED.clear()
     _on_first_interrupt()
+    # Registered before every other cleanup of ours, so it runs after them (LIFO).
+    config.add_cleanup(_exit_at_once_if_interrupted)
     controller = None
     if opts.is_worker(config):
         worker = Worker(config)
@@ -139,6 +144,24 @@ def _leave_now(signum: int, frame: FrameType | None) -> None:
     os._exit(130)
 
 
+# Set by a real first Ctrl-C in this process (not by a test that stops the budget's waits).
+_INTERRUPTED = threading.Event()
+
+
+def _exit_at_once_if_interrupted() -> None:
+    """After a first Ctrl-C, once the run's own cleanup is done (orders cancelled, files
+    closed and renamed): leave without the interpreter's finalization. Tearing down pytest,
+    xdist, Faker and httpx module by module costs most of a second in every process, and
+    the controller waits for each worker's, which broke the 2-second promise under xdist."""
+    if not _INTERRUPTED.is_set():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(pytest.ExitCode.INTERRUPTED)
+
+
 def _on_first_interrupt() -> None:
     """At the first SIGINT, in whichever thread waits (an xdist worker runs its tests beside
     execnet's thread, which is where the signal lands): no budget waits any more; then what
@@ -147,6 +170,7 @@ def _on_first_interrupt() -> None:
         previous = signal.getsignal(signal.SIGINT)
 
         def first(signum: int, frame: FrameType | None) -> None:
+            _INTERRUPTED.set()
             budget.stop_waiting()
             signal.signal(signal.SIGINT, _leave_now)
             if callable(previous):
@@ -162,6 +186,7 @@ def _on_first_interrupt() -> None:
 def pytest_keyboard_interrupt(excinfo: Any) -> None:
     """The first Ctrl-C: nothing waits any more (cleanup sends what it can within
     ``budget.CLEANUP_S`` of its first request); a second one leaves at once."""
+    _INTERRUPTED.set()
     budget.stop_waiting()
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGINT, _leave_now)
