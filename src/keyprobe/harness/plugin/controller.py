@@ -50,10 +50,7 @@ def start_run(config: pytest.Config) -> Run:
             margin_repay=options.margin_repay,
         )
         assert options.seed is not None  # noqa: S101 - options_of always sets it
-        run_id = new_run_id()
-        if options.shard is not None:  # already checked by options_of
-            shard = parse_shard(options.shard)
-            run_id, _family = sharded_run_id(options.seed, shard.count, shard.index)
+        run_id, family = run_ids(options.shard, options.seed)
         info = prepare_run(
             options,
             target,
@@ -74,7 +71,7 @@ def start_run(config: pytest.Config) -> Run:
             order_keys(run),
             source=info.target.source_address,
             keep_run=info.run_id,
-            keep_family=run_family(run),
+            keep_family=family,
         )
         run.controller_weight += run.wire.spent - before
         if swept.cancelled:
@@ -84,13 +81,12 @@ def start_run(config: pytest.Config) -> Run:
     return run
 
 
-def run_family(run: Run) -> str | None:
-    """The sharded run's family of run ids (every shard's), None unsharded."""
-    options = run.info.options
-    if options.shard is None:
-        return None
-    shard = parse_shard(options.shard)
-    return sharded_run_id(run.info.seed, shard.count, shard.index)[1]
+def run_ids(shard_option: str | None, seed: int) -> tuple[str, str | None]:
+    """(this run's id, the family every shard of the run shares; None unsharded)."""
+    if shard_option is None:
+        return new_run_id(), None
+    shard = parse_shard(shard_option)  # already checked by options_of
+    return sharded_run_id(seed, shard.count, shard.index)
 
 
 def order_keys(run: Run) -> dict[str, Credentials]:
