@@ -20,7 +20,12 @@ from keyprobe.harness.budget import OutOfBudget
 from keyprobe.harness.client import Answer, ServerClock, Wire
 from keyprobe.harness.expectations import Expectation
 from keyprobe.harness.facts import Options, measure_facts
-from keyprobe.harness.order_pace import OrderPace, counts_from_rate_limits, limits_from_rate_limits
+from keyprobe.harness.order_pace import (
+    WINDOW_GUARD_MS,
+    OrderPace,
+    counts_from_rate_limits,
+    limits_from_rate_limits,
+)
 from keyprobe.harness.probes import BY_NAME
 from keyprobe.harness.targets import resolve_target
 from keyprobe.harness.verdicts import judge
@@ -30,7 +35,8 @@ KEY = "k" * 64
 
 
 class FakeTime:
-    def __init__(self, start_ms: int = 1_000_000_000_000) -> None:
+    # At the start of a window as the pace sees it (it lets windows turn WINDOW_GUARD_MS late).
+    def __init__(self, start_ms: int = 1_000_000_000_000 + WINDOW_GUARD_MS) -> None:
         self.ms = start_ms
         self.slept = 0.0
 
@@ -68,7 +74,7 @@ def test_room_in_the_window_then_a_wait_for_the_next(said: list[str]) -> None:
 
 
 def test_another_runners_orders_count_through_the_header(said: list[str]) -> None:
-    clock = FakeTime(1_000_000_000_000)  # the start of a 10 s window
+    clock = FakeTime()  # the start of a 10 s window
     pace = OrderPace({"10s": 10, "1d": 1000}, headroom=0.8, now_ms=clock.now, sleep=clock.sleep)
     pace.before_order(KEY)
     # The answer says 8 on the account: 7 came from somewhere else. 8 of 10 x 0.8 = no room.

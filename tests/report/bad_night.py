@@ -14,6 +14,9 @@ import pytest
 
 from keyprobe.emulator.app import Emulator
 from keyprobe.emulator.server import EmulatorServer
+from keyprobe.harness.check import has_door
+from keyprobe.harness.probes import CATALOGUE, Category
+from keyprobe.harness.targets import Transport
 from tests.harness.conftest import Provisioned, copy_suites, provision
 from tests.harness.faulty import Fault, Faulty
 
@@ -59,6 +62,22 @@ EXPECTED = {
 }
 
 
+# The spot families only: the night's planted faults are on spot routes and spot trading, and
+# the families beyond spot would inherit them (a cross-account setup order refused: BROKEN; a
+# margin cancel under the inverted trading switch: LEAK/MISSING), which EXPECTED does not model.
+NIGHT_CATEGORIES = (
+    Category.READ,
+    Category.ORDER,
+    Category.CANCEL,
+    Category.FORBIDDEN,
+    Category.AUTH,
+)
+MARKERS = " or ".join(c.value for c in NIGHT_CATEGORIES)
+NIGHT_PROBES = [
+    p for p in CATALOGUE if p.category in NIGHT_CATEGORIES and has_door(p, Transport.REST)
+]
+
+
 @dataclass
 class BadNight:
     root: Path
@@ -91,7 +110,7 @@ def run_bad_night(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
         # REST only: the night's faults are injected on REST routes.
         result = pytester.runpytest_subprocess(
             "--target", url, "-p", "no:cacheprovider", "-n", "2", "--transport", "rest",
-            timeout=RUN_LIMIT_S,
+            "-m", MARKERS, timeout=RUN_LIMIT_S,
         )  # fmt: skip
     finally:
         server.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from keyprobe.report import build_report
-from tests.report.bad_night import EXPECTED, BadNight, run_bad_night
+from tests.report.bad_night import EXPECTED, NIGHT_PROBES, BadNight, run_bad_night
 from tests.report.cdp import Page, browser
 from tests.report.conftest import (
     SHOTS,
@@ -70,7 +70,7 @@ def test_a_bad_night_reads_right_in_chromium(
     assert night.result.ret == pytest.ExitCode.TESTS_FAILED, out[-3000:]
     cells = night.cells()
     verdicts = {(str(c["profile"]), str(c["probe"])): str(c["verdict"]) for c in cells}
-    assert len(cells) == 2 * 24
+    assert len(cells) == 2 * len(NIGHT_PROBES)  # two profiles
     assert {k: v for k, v in verdicts.items() if v != "pass"} == EXPECTED, out[-3000:]
     # The categories agree with the matrix, not only with the numbers written above.
     counts = Counter(EXPECTED.values())

@@ -34,6 +34,10 @@ ORDER_HEADROOM = budget.DEFAULT_HEADROOM
 # A wait longer than this is not waited for (a full day window): the order is not sent and
 # the cell says why (BROKEN), like a Retry-After longer than the Wire waits.
 MAX_ORDER_WAIT_S = 90.0
+# Windows are taken to turn this much later than our estimate of the server's clock says: the
+# estimate is off by up to half a round trip (more under load), and an order sent just before
+# the server's window turns meets the full old one (-1015).
+WINDOW_GUARD_MS = 50
 ORDER_COUNT_HEADER = re.compile(r"x-mbx-order-count-(\d+)([smhd])")
 _LETTER_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -102,10 +106,13 @@ class OrderPace:
     ) -> None:
         self.limits = dict(DEFAULT_ORDER_LIMITS if limits is None else limits)
         self.headroom = headroom
-        self._now_ms = now_ms or wall_ms
+        self._clock_ms = now_ms or wall_ms
         self._sleep = sleep
         self._counts: dict[tuple[str, str], _Count] = {}
         self._blocked_until: dict[str, int] = {}
+
+    def _now_ms(self) -> int:
+        return self._clock_ms() - WINDOW_GUARD_MS
 
     def _capacity(self, limit: int) -> int:
         return max(1, int(limit * self.headroom))

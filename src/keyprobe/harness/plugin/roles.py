@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -42,11 +43,14 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet_http_loggers()
     if not opts.armed(config):
         return
-    budget.set_announcer(announcer(config))
+    previous = budget.set_announcer(announcer(config))
+    # An in-process run (pytester) must not leave its closed terminal as the announcer.
+    config.add_cleanup(functools.partial(_restore_announcer, previous))
     _INTERRUPTED.clear()
     _on_first_interrupt()
-    # Registered before every other cleanup of ours, so it runs after them (LIFO).
-    config.add_cleanup(_exit_at_once_if_interrupted)
+    if opts.is_worker(config):
+        # Registered before every other cleanup of ours, so it runs after them (LIFO).
+        config.add_cleanup(_exit_at_once_if_interrupted)
     controller = None
     if opts.is_worker(config):
         worker = Worker(config)
@@ -144,15 +148,20 @@ def _leave_now(signum: int, frame: FrameType | None) -> None:
     os._exit(130)
 
 
+def _restore_announcer(previous: Callable[[str], None]) -> None:
+    budget.set_announcer(previous)
+
+
 # Set by a real first Ctrl-C in this process (not by a test that stops the budget's waits).
 _INTERRUPTED = threading.Event()
 
 
 def _exit_at_once_if_interrupted() -> None:
-    """After a first Ctrl-C, once the run's own cleanup is done (orders cancelled, files
-    closed and renamed): leave without the interpreter's finalization. Tearing down pytest,
-    xdist, Faker and httpx module by module costs most of a second in every process, and
-    the controller waits for each worker's, which broke the 2-second promise under xdist."""
+    """An xdist worker, after a first Ctrl-C, once its own cleanup is done (orders
+    cancelled, its corpus file closed and renamed): leave without the interpreter's
+    finalization. Tearing down pytest, xdist, Faker and httpx module by module costs most of
+    a second, and the controller waits for every worker's, which broke the 2-second promise.
+    Not the controller: its workers end when it does, so it must finish waiting for them."""
     if not _INTERRUPTED.is_set():
         return
     for stream in (sys.stdout, sys.stderr):
