@@ -91,6 +91,7 @@ def _recorder(config: pytest.Config, run: Run) -> None:
     )
     writer = CorpusWriter(Path(folder), name, line)
     config.stash[RECORDER] = writer
+    _RECORDING[:] = [writer]
     config.add_cleanup(writer.close)
 
 
@@ -180,6 +181,7 @@ def _on_first_interrupt() -> None:
         previous = signal.getsignal(signal.SIGINT)
 
         def first(signum: int, frame: FrameType | None) -> None:
+            _complete_recording()
             _INTERRUPTED.set()
             budget.stop_waiting()
             signal.signal(signal.SIGINT, _leave_now)
@@ -193,9 +195,21 @@ def _on_first_interrupt() -> None:
         pass
 
 
+# This process's corpus writer, if recording: completed at the first Ctrl-C, whatever the
+# process does next (an xdist worker may be ended before its session finishes).
+_RECORDING: list[CorpusWriter] = []
+
+
+def _complete_recording() -> None:
+    for writer in _RECORDING:
+        with contextlib.suppress(OSError, ValueError):
+            writer.close()
+
+
 def pytest_keyboard_interrupt(excinfo: Any) -> None:
     """The first Ctrl-C: nothing waits any more (cleanup sends what it can within
     ``budget.CLEANUP_S`` of its first request); a second one leaves at once."""
+    _complete_recording()
     _INTERRUPTED.set()
     budget.stop_waiting()
     with contextlib.suppress(ValueError):  # not the main thread

@@ -52,10 +52,12 @@ class CorpusWriter:
         self.part = folder / f".{name}{corpus.SUFFIX}.part"
         self._run_line = run_line
         self._file: IO[str] | None = None
+        self._closed = False
         self.lines = 0
 
     def write(self, lines: list[dict[str, Any]]) -> None:
-        if not lines:
+        # Closed at the first Ctrl-C (roles.py): what comes after is cleanup, not a probe.
+        if not lines or self._closed:
             return
         if self._file is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +73,7 @@ class CorpusWriter:
 
     def close(self) -> None:
         """Complete lines only, then the file under its final name (atomic on one volume)."""
+        self._closed = True
         if self._file is None:
             return
         self._file.flush()
