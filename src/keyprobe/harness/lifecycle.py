@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from keyprobe.binance.outcome import OK
 from keyprobe.binance.permissions import Permission
 from keyprobe.cells import Verdict
 from keyprobe.harness import expectations
@@ -31,7 +30,7 @@ from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.redaction import ExchangeRecord
 from keyprobe.harness.targets import Target
 from keyprobe.harness.verdicts import Judgement, judge
-from keyprobe.harness.ws_scenarios import Finished
+from keyprobe.harness.ws_scenarios import Finished, broken
 
 # How far in the past the expiry is set: well beyond any clock offset the run measured.
 EXPIRED_AGO_MS = 60_000
@@ -179,14 +178,6 @@ def _trading_expired(lc: Lifecycle) -> Finished:
 def _status(answer: Answer) -> str | None:
     body = answer.body
     return str(body.get("status")) if isinstance(body, dict) else None
-
-
-def broken(why: str) -> Finished:
-    return Finished(
-        Expectation(OK, False, "API Management"),
-        Answer(None, error=why),
-        Judgement(Verdict.BROKEN, why),
-    )
 
 
 _RUNNERS: dict[str, Callable[[Lifecycle], Finished]] = {

@@ -229,7 +229,7 @@ def _revocation(conv: Conversation) -> Finished:
         return _logon(conv)  # a key that cannot log on has no session to revoke
     twin, api = conv.revocation_creds, conv.api
     if twin is None or api is None:
-        return _broken("the run holds no revocation key or API Management token")
+        return broken("the run holds no revocation key or API Management token")
     # Its own key, its own account: nothing another cell does sees the change.
     conv.creds = twin
     logged_on = _logon(conv)
@@ -257,7 +257,7 @@ def _revocation(conv: Conversation) -> Finished:
     changed = api.change(twin.api_key, taken)
     conv.record("API Management: take the permission away", changed)
     if changed.status != 200:
-        return _broken(f"API Management answered {changed.error or changed.status}")
+        return broken(f"API Management answered {changed.error or changed.status}")
     try:
         done = _after_revocation(conv, client_id)
     finally:
@@ -265,7 +265,7 @@ def _revocation(conv: Conversation) -> Finished:
         restored = api.change(twin.api_key, declared)
         conv.record("API Management: restore the key", restored)
     if restored.status != 200:
-        return _broken(f"could not restore the key: {restored.error or restored.status}")
+        return broken(f"could not restore the key: {restored.error or restored.status}")
     if not done.passed or client_id is None:
         return done
     # The open order survived the revocation (asked with apiKey + signature: no session now).
@@ -309,7 +309,7 @@ def _after_revocation(conv: Conversation, client_id: str | None) -> Finished:
     return conv.judged("the revocation frame", expected, frame.answer)
 
 
-def _broken(why: str) -> Finished:
+def broken(why: str) -> Finished:
     return Finished(
         Expectation(OK, False, "API Management"),
         Answer(None, error=why),
