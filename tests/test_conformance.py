@@ -23,15 +23,6 @@ from keyprobe.harness.credentials import generate
 from keyprobe.harness.probes import PROBE_NAMES
 from keyprobe.harness.profiles import load_profiles
 from tests.harness.conftest import SHIPPED_PROFILES
-from tests.harness.test_corpus import record
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("conformance")
-    done = record(folder, "-n", "2")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    return folder / "corpus"
 
 
 def table_rows(out: list[str]) -> list[list[str]]:

@@ -20,32 +20,10 @@ from keyprobe.harness import corpus
 from keyprobe.harness.redaction import ExchangeRecord
 from keyprobe.harness.sinks.corpus import CorpusWriter
 from keyprobe.harness.surfaces import Surface
+from tests.recorded import record
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "docs" / "corpus.schema.json").read_text(encoding="utf-8"))
-
-
-def record(folder: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``pytest suites/ --record folder/corpus`` on the embedded emulator."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPROBE_")}
-    env.pop("CI", None)
-    command = [
-        sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", "-q",
-        "--record", str(folder / "corpus"), "-o", f"keyprobe_reports={folder / 'reports'}",
-        "--seed", "1212", *extra,
-    ]  # fmt: skip
-    return subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole suites, two workers, recorded."""
-    folder = tmp_path_factory.mktemp("recorded")
-    done = record(folder, "-n", "2")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    return folder / "corpus"
 
 
 def test_each_worker_writes_its_own_complete_file(recorded: Path) -> None:
