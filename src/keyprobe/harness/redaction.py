@@ -46,7 +46,11 @@ class Redactor:
     def _current(self) -> re.Pattern[str] | None:
         # Compiled on first use after a change, not on every add: a run adds secrets key by
         # key, and recompiling the whole alternation each time grew quadratically (25-90 ms per
-        # add with the shipped profiles' PEM lines).
+        # add with the shipped profiles' PEM lines). Unchanged (the common case: every string
+        # of every exchange), no lock: a flag read is atomic, and a secret added while a text
+        # is being masked is a race the lock did not close either.
+        if not self._stale:
+            return self._pattern
         with self._lock:
             if self._stale:
                 # Longest first, so a PEM is masked whole rather than line by line.
