@@ -162,8 +162,8 @@ def _exit_at_once_if_interrupted() -> None:
     files written and renamed): leave without the interpreter's finalization. Tearing down
     pytest, xdist, Faker and httpx module by module costs most of a second in each process,
     and the controller waits for its workers', which broke the 2-second promise under xdist.
-    A --record run's corpus file is already complete by then (``_complete_recording`` at the
-    first Ctrl-C), so it leaves the same way."""
+    A --record run's corpus file is already complete by then (``_stop_at_first_interrupt``
+    at the first Ctrl-C), so it leaves the same way."""
     if not _INTERRUPTED.is_set():
         return
     for stream in (sys.stdout, sys.stderr):
@@ -181,9 +181,7 @@ def _on_first_interrupt() -> None:
         previous = signal.getsignal(signal.SIGINT)
 
         def first(signum: int, frame: FrameType | None) -> None:
-            _complete_recording()
-            _INTERRUPTED.set()
-            budget.stop_waiting()
+            _stop_at_first_interrupt()
             signal.signal(signal.SIGINT, _leave_now)
             if callable(previous):
                 previous(signum, frame)
@@ -200,19 +198,21 @@ def _on_first_interrupt() -> None:
 _RECORDING: list[CorpusWriter] = []
 
 
-def _complete_recording() -> None:
+def _stop_at_first_interrupt() -> None:
+    """What the first Ctrl-C does, whichever of the signal handler and pytest's hook sees it
+    first: the corpus completed, the fast exit armed, no budget wait any more."""
     for writer in _RECORDING:
         with contextlib.suppress(OSError, ValueError):
             writer.close()
+    _INTERRUPTED.set()
+    budget.stop_waiting()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """The first Ctrl-C: nothing waits any more (cleanup sends what it can within
     ``budget.CLEANUP_S`` of its first request); a second one leaves at once."""
-    _complete_recording()
-    _INTERRUPTED.set()
-    budget.stop_waiting()
+    _stop_at_first_interrupt()
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGINT, _leave_now)
     if _CUT_INTERRUPTED_STACK[0]:
