@@ -221,7 +221,7 @@ def _merge_results(shards: list[ShardRun], out: Path) -> None:
             if target.exists():
                 # Result files are named by UUID: a clash is a shard given under two names.
                 raise MergeError(f"{path.name} is in more than one shard's {RESULTS}")
-            shutil.copyfile(path, target)
+            _link_or_copy(path, target)
     environment = results / "environment.properties"
     if environment.exists():
         # Shard 1's environment names one shard; the merged report is of all of them.
@@ -232,6 +232,17 @@ def _merge_results(shards: list[ShardRun], out: Path) -> None:
         ]
         lines.append(f"Shards={len(shards)} (keyprobe merge)")
         environment.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _link_or_copy(path: Path, target: Path) -> None:
+    """A hard link where the file system has them: a merge is thousands of small files (about
+    six per cell), and linking them is a fraction of copying. Safe because nothing rewrites a
+    result file in place: each is written once under a fresh UUID name and a later run of the
+    shard unlinks it; the files that are rewritten (``_SHARED_FILES``) are always copied."""
+    try:
+        os.link(path, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copyfile(path, target)
 
 
 def merge(folders: list[Path], into: Path) -> Merged:

@@ -91,6 +91,32 @@ def test_a_merge_orders_cells_as_one_run_and_counts_the_shards(
     assert not [p for p in into.iterdir() if p.name.startswith(".")]
 
 
+def test_merged_results_are_the_shards_files_and_rewriting_one_leaves_the_shards_alone(
+    tmp_path: Path, two: list[Path]
+) -> None:
+    # Result files are hard-linked where the file system allows it; the environment, which
+    # the merge rewrites, must be a copy or shard 1's would name every shard too.
+    (two[0] / "allure-results" / "1-result.json").write_text('{"name": "beta x account"}')
+    into = tmp_path / "out"
+    merge(two, into)
+    merged = into / "allure-results"
+    assert (merged / "1-result.json").read_text() == '{"name": "beta x account"}'
+    assert (two[0] / "allure-results" / "environment.properties").read_text() == (
+        "Target=testnet\nShard=1/2\n"
+    )
+    assert "Shards=2" in (merged / "environment.properties").read_text()
+    # A second merge into the same folder replaces the results; the shards keep theirs.
+    merge(two, into)
+    assert (two[0] / "allure-results" / "1-result.json").read_text() == (
+        '{"name": "beta x account"}'
+    )
+    assert sorted(p.name for p in merged.iterdir()) == [
+        "1-result.json",
+        "2-result.json",
+        "environment.properties",
+    ]
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "words"),
     [

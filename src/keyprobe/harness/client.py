@@ -3,6 +3,7 @@ there), the server-time offset, the shared weight budget and a chosen source add
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
@@ -152,7 +153,9 @@ class Sent:
 
 
 class Wire:
-    """Keep-alive connections per source address to one target, sharing a clock and a budget."""
+    """Keep-alive connections per source address to one target, sharing a clock and a budget.
+    Safe to call from several threads at once (the sweeps list every key's orders together):
+    httpx clients are, and the counters below are changed under ``_lock``."""
 
     def __init__(
         self,
@@ -178,6 +181,7 @@ class Wire:
         self._default_budget = budget
         self._foreign_budget = foreign_budget
         self._clients: dict[str | None, httpx.Client] = {}
+        self._lock = threading.Lock()
         self._failures = 0
         self._last_failure = ""
         # The request weight of everything this wire sent (the run's cost to the target).
@@ -196,16 +200,18 @@ class Wire:
         return self._budgets.get(source, self._default_budget)
 
     def _client(self, source: str | None) -> httpx.Client:
-        client = self._clients.get(source)
-        if client is None:
-            transport = httpx.HTTPTransport(local_address=source, retries=0)
-            client = httpx.Client(
-                transport=transport,
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
-                follow_redirects=False,
-                trust_env=False,  # no proxies from the environment: we talk to this target only
-            )
-            self._clients[source] = client
+        with self._lock:
+            return self._clients.get(source) or self._new_client(source)
+
+    def _new_client(self, source: str | None) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=source, retries=0)
+        client = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
+            follow_redirects=False,
+            trust_env=False,  # no proxies from the environment: we talk to this target only
+        )
+        self._clients[source] = client
         return client
 
     def close(self) -> None:
@@ -271,7 +277,7 @@ class Wire:
                     budget.acquire(weight, f"{ep.method} {ep.path}")
                 except OutOfBudget as exc:
                     return self._failed(request, source, str(exc), count=False)
-            self.spent += weight
+            self._add_spent(weight)
             if cleanup_s is not None:
                 # Stopping: no request may outlive the cleanup time.
                 request.extensions["timeout"] = httpx.Timeout(cleanup_s).as_dict()
@@ -288,7 +294,7 @@ class Wire:
             if ep.free_when_successful and response.status_code == 200:
                 # A successful order request weighs 0 (reference §6); the reservation is
                 # corrected by the next X-MBX-USED-WEIGHT header.
-                self.spent -= weight
+                self._add_spent(-weight)
             retry_after = _retry_after(response)
             if retry_after is not None and retry_after > MAX_RETRY_AFTER_S:
                 # Sleeping through it would hang the run (Binance bans for minutes to days)
@@ -328,6 +334,10 @@ class Wire:
         record = record_exchange(final_request, response, source_address=source)
         return Sent(record, Answer.from_body(response.status_code, record.body))
 
+    def _add_spent(self, weight: int) -> None:
+        with self._lock:
+            self.spent += weight
+
     def refusing(self, source: str | None) -> str | None:
         """Why a request from ``source`` would not be sent now, or None: the target asked
         this address to stay away longer than keyprobe waits, or it is taken as down."""
@@ -342,8 +352,9 @@ class Wire:
         self, request: httpx.Request, source: str | None, error: str, *, count: bool = True
     ) -> Sent:
         if count:
-            self._failures += 1
-            self._last_failure = error
+            with self._lock:
+                self._failures += 1
+                self._last_failure = error
         record = record_exchange(request, None, source_address=source, error=error)
         return Sent(record, Answer(None, error=record.error, sent=count))
 

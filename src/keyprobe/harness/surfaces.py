@@ -5,6 +5,7 @@ opening the socket and sending ``ping``."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -92,10 +93,27 @@ def discover(asking: Asking, *, skip: frozenset[Surface] = frozenset()) -> dict[
     when this is called: the run's facts were read from it). ``skip``: surfaces the run does
     not use (the WebSocket API under ``--transport rest``), not asked and not listed."""
     found = {Surface.API.value: "served: GET /api/v3/time and exchangeInfo answered"}
-    for discovery in DISCOVERIES:
-        if discovery.surface in skip:
-            continue
-        served, evidence = discovery.ask(asking)
+    asked: dict[Surface, tuple[bool, str] | Exception] = {}
+
+    def ask(discovery: Discovery) -> None:
+        try:
+            asked[discovery.surface] = discovery.ask(asking)
+        except Exception as exc:  # raised below, as if asked in this thread
+            asked[discovery.surface] = exc
+
+    # All at once, each on its own connection: one round trip at start instead of three
+    # (the Wire is safe to share between threads).
+    wanted = [d for d in DISCOVERIES if d.surface not in skip]
+    threads = [threading.Thread(target=ask, args=(d,), daemon=True) for d in wanted]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for discovery in wanted:  # in the declared order, whatever order they answered in
+        answer = asked[discovery.surface]
+        if isinstance(answer, Exception):
+            raise answer
+        served, evidence = answer
         found[discovery.surface.value] = f"{'served' if served else 'absent'}: {evidence}"
     return found
 
