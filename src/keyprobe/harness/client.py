@@ -154,7 +154,7 @@ class Sent:
 
 class Wire:
     """Keep-alive connections per source address to one target, sharing a clock and a budget.
-    Safe to call from several threads at once (the sweeps list every key's orders together):
+    Safe to call from several threads at once (a run's start asks its surfaces together):
     httpx clients are, and the counters below are changed under ``_lock``."""
 
     def __init__(
