@@ -3,8 +3,9 @@ joined into one reports folder (``matrix.json``, ``run.json``, ``allure-results`
 ``keyprobe report`` and ``keyprobe gate`` read like any run's.
 
 It refuses, with one line, what would make the merged verdict a lie: shards of different
-runs (target, profiles file, seed, keyprobe version), a shard missing or given twice, a cell
-in two shards. The output folder appears whole or not at all."""
+runs (target, profiles file, seed, keyprobe version), shards that split the cells differently,
+a shard missing or given twice, a cell in two shards. The output folder appears whole or not
+at all."""
 
 from __future__ import annotations
 
@@ -98,6 +99,15 @@ def check_shards(shards: list[ShardRun]) -> None:
             + ")"
         )
     count = counts.pop()
+    # Each shard computes the split itself; two different splits leave cells in no shard.
+    split = (first.run.get("shard") or {}).get("partition")
+    for other in shards[1:]:
+        if (other.run.get("shard") or {}).get("partition") != split:
+            raise MergeError(
+                f"{other.folder}: its cells were split unlike {first.folder}'s (different "
+                "--transports, --egress-address, --capabilities or --margin-repay?): not "
+                "shards of one run"
+            )
     seen: dict[int, Path] = {}
     for shard in shards:
         if shard.index in seen:

@@ -25,7 +25,9 @@ def cell(profile: str, probe: str, verdict: Verdict = Verdict.PASS) -> Cell:
     return Cell(profile, probe, "read", "testnet", Outcome(200), Outcome(200), verdict, "ok")
 
 
-def write_shard(folder: Path, index: int, count: int, cells: list[Cell], **settings: Any) -> Path:
+def write_shard(
+    folder: Path, index: int, count: int, cells: list[Cell], partition: str = "p1", **settings: Any
+) -> Path:
     folder.mkdir(parents=True)
     (folder / "matrix.json").write_text(dumps_matrix(cells))
     run = {
@@ -42,6 +44,7 @@ def write_shard(folder: Path, index: int, count: int, cells: list[Cell], **setti
             "count": count,
             "of_profiles": PROFILES,
             "probe_order": PROBES,
+            "partition": partition,
         },
         **settings,
     }
@@ -147,6 +150,16 @@ def test_a_missing_a_repeated_and_a_mixed_split_are_refused(tmp_path: Path) -> N
     other = write_shard(tmp_path / "other", 2, 2, [cell("gamma", "account")])
     with pytest.raises(MergeError, match="different splits"):
         merge([a, other], tmp_path / "out")
+
+
+def test_shards_that_split_the_cells_differently_are_refused(tmp_path: Path) -> None:
+    # Each shard computes the split from its own options: another --transports gives another
+    # split, and cells would be in no shard.
+    a = write_shard(tmp_path / "s1", 1, 2, [cell("alpha", "account")])
+    b = write_shard(tmp_path / "s2", 2, 2, [cell("beta", "account")], partition="p2")
+    with pytest.raises(MergeError, match=re.escape(f"{tmp_path / 's2'}: its cells were split")):
+        merge([a, b], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_cell_in_two_shards_is_refused(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -100,6 +100,12 @@ def _error_reply(exc: BinanceError) -> Reply:
     return reply
 
 
+def _is_meta(path: str) -> bool:
+    """The emulator's own endpoints (reset, the request counts), not requests to count; API
+    Management (control.py) is keyprobe's traffic like any other."""
+    return path.startswith(ADMIN_PREFIX) and not path.startswith(control.PREFIX)
+
+
 def _empty_reply(status: int) -> Reply:
     # What the testnet sends for /sapi and unknown paths: no body, text/plain.
     return Reply(status, b"", [(b"content-type", b"text/plain; charset=utf-8")])
@@ -142,6 +148,9 @@ class Emulator:
         self.exchange: Exchange = Exchange(seed, self.clock.now_ms, behaviour)
         self.trust_proxy = trust_proxy
         self.journal: deque[JournalEntry] = deque(maxlen=journal_size)
+        # Requests per client address (REST requests and WebSocket API frames received; not
+        # the reset and this count's own requests): GET /_keyprobe/requests, zeroed by a reset.
+        self.requests_by_ip: Counter[str] = Counter()
         # Added before every answer: simulates the round trip to a remote exchange.
         self.latency_ms = latency_ms
         # The WebSocket API at /ws-api/v3, on the same engine, keys and rate limiter.
@@ -158,6 +167,7 @@ class Emulator:
         self.exchange.reset()
         self.limiter.reset()
         self.families.reset()
+        self.requests_by_ip.clear()
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -235,6 +245,8 @@ class Emulator:
         self.journal.append(
             JournalEntry(now, method, path, client_ip, (api_key or "")[-4:], reply.status, code)
         )
+        if not _is_meta(path):
+            self.requests_by_ip[client_ip] += 1
         return reply
 
     def _dispatch(
@@ -340,6 +352,9 @@ class Emulator:
         if method == "POST" and path == ADMIN_PREFIX + "reset":
             self.reset()
             return _json_reply(200, {})
+        if method == "GET" and path == ADMIN_PREFIX + "requests":
+            by_ip = dict(sorted(self.requests_by_ip.items()))
+            return _json_reply(200, {"total": sum(by_ip.values()), "by_ip": by_ip})
         return _empty_reply(404)
 
 

@@ -9,13 +9,18 @@ controller agree without being told."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from keyprobe.harness import cell_cost
 from keyprobe.harness.check import has_door
-from keyprobe.harness.probes import BY_NAME, CATALOGUE, Category, Probe
+from keyprobe.harness.probes import BY_NAME, CATALOGUE
+from keyprobe.harness.profiles import KeyKind, Profile
+from keyprobe.harness.targets import Target, Transport
 
 if TYPE_CHECKING:
     from keyprobe.harness.run import Run
@@ -102,22 +107,11 @@ def _units(
     return sorted(units, key=lambda u: (u.profile_rank, u.part))
 
 
-def estimated_requests(probe: Probe) -> int:
-    """What a cell of ``probe`` costs a shard, for balance only: the requests it sends, as the
-    means measured on a recorded run of the shipped matrix (876 exchanges for 660 cells): a
-    key's lifecycle or a session conversation that places orders about three; another cell
-    that places or cancels orders two (the setup order or the cleanup cancel, and the probe);
-    any other cell one."""
-    if probe.category is Category.LIFECYCLE or (probe.scenario and probe.touches_orders):
-        return 3
-    return 2 if probe.touches_orders else 1
-
-
 def partition(
     cells: Sequence[CellKey],
     count: int,
     touches_orders: Callable[[str], bool],
-    requests: Callable[[str], int] | None = None,
+    requests: Callable[[CellKey], int] | None = None,
 ) -> list[list[CellKey]]:
     """The cells of each of ``count`` shards (index 0 is shard 1), in the given order.
     Longest-processing-time first over whole profiles: the costliest unit goes to the shard
@@ -125,11 +119,11 @@ def partition(
     profile apart (11 profiles on 4 shards: 3 against 2), so then the costliest shard hands
     cells that place no order, its last first, to the cheapest, while that narrows the gap:
     a profile's order cells stay on one shard, its reads and auth cells may not. A shard's cost
-    is its cells' ``requests(probe)`` (default: two for an order-touching cell, else one)."""
+    is its cells' ``requests(cell)`` (default: two for an order-touching cell, else one)."""
 
     def cost(cell: CellKey) -> int:
         if requests is not None:
-            return requests(cell[1])
+            return requests(cell)
         return 2 if touches_orders(cell[1]) else 1
 
     loads = [0] * count
@@ -170,15 +164,6 @@ def _balance(
         loads[light] += cost(cell)
 
 
-def cells_of(
-    shard: Shard,
-    cells: Sequence[CellKey],
-    touches_orders: Callable[[str], bool],
-    requests: Callable[[str], int] | None = None,
-) -> list[CellKey]:
-    return partition(cells, shard.count, touches_orders, requests)[shard.index - 1]
-
-
 @dataclass(frozen=True, slots=True)
 class ShardPlan:
     """This run's shard and its cells (of all the run's cells)."""
@@ -187,9 +172,20 @@ class ShardPlan:
     cells: frozenset[CellKey]
     profiles: tuple[str, ...]
     total: int
+    # The requests the partition expects this shard to send (cell_cost.py), and a digest of
+    # the whole partition: shards that computed different partitions (another --transports,
+    # --egress-address or --margin-repay) would leave cells in no shard; merge refuses them.
+    estimated_requests: int = 0
+    digest: str = ""
 
-    def to_json(self) -> dict[str, int]:
-        return {**self.shard.to_json(), "cells": len(self.cells), "of_cells": self.total}
+    def to_json(self) -> dict[str, int | str]:
+        return {
+            **self.shard.to_json(),
+            "cells": len(self.cells),
+            "of_cells": self.total,
+            "estimated_requests": self.estimated_requests,
+            "partition": self.digest,
+        }
 
     def places_orders_with(self, profile: str) -> bool:
         """Whether a cell of this shard places or cancels orders with ``profile``'s key (every
@@ -198,14 +194,16 @@ class ShardPlan:
 
     def header(self) -> str:
         return (
-            f"keyprobe shard: {self.shard.label}: {len(self.cells)} of {self.total} cells, "
+            f"keyprobe shard: {self.shard.label}: {len(self.cells)} of {self.total} cells "
+            f"(an estimated {self.estimated_requests} requests), "
             f"profiles {', '.join(self.profiles) or '(none)'}"
         )
 
 
 def plan_of(run: Run) -> ShardPlan | None:
     """None for an unsharded run. The same in every process of the run: the cells are those
-    the suites parametrize (every profile x probe x transport with a door)."""
+    the suites parametrize (every profile x probe x transport with a door), costed from the
+    declarations and the target's static capabilities only (``cell_cost.requests``)."""
     if run.info.options.shard is None:
         return None
     shard = parse_shard(run.info.options.shard)
@@ -216,11 +214,34 @@ def plan_of(run: Run) -> ShardPlan | None:
         for transport in run.transports()
         if has_door(probe, transport)
     ]
-    mine = cells_of(
-        shard,
-        everything,
-        lambda name: BY_NAME[name].touches_orders,
-        lambda name: estimated_requests(BY_NAME[name]),
-    )
+    cost = cell_costs(run.profiles, run.target, everything)
+    shards = partition(everything, shard.count, lambda name: BY_NAME[name].touches_orders, cost)
+    mine = shards[shard.index - 1]
     profiles = tuple(dict.fromkeys(c[0] for c in mine))
-    return ShardPlan(shard, frozenset(mine), profiles, len(everything))
+    digest = hashlib.sha256(json.dumps(shards).encode()).hexdigest()[:16]
+    return ShardPlan(
+        shard, frozenset(mine), profiles, len(everything), sum(map(cost, mine)), digest
+    )
+
+
+def cell_costs(
+    profiles: Sequence[Profile], target: Target, cells: Sequence[CellKey]
+) -> Callable[[CellKey], int]:
+    """Each cell's estimated requests; a registered profile's first order cell also carries
+    its key's sweep listings (a profile's order cells stay on one shard, and the shard that
+    places orders with a key sweeps it at the start and the end)."""
+    by_name = {p.name: p for p in profiles}
+    sweeps: dict[str, CellKey] = {}
+    # The embedded emulator starts with keys of its own (nothing to sweep); nothing sweeps
+    # where no order may be placed.
+    swept = target.caps.state_changes and not target.embedded
+    for cell in cells if swept else ():
+        profile = by_name[cell[0]]
+        if profile.kind is KeyKind.REGISTERED and BY_NAME[cell[1]].touches_orders:
+            sweeps.setdefault(profile.name, cell)
+    costs = {
+        cell: cell_cost.requests(by_name[cell[0]], BY_NAME[cell[1]], Transport(cell[2]), target)
+        + (cell_cost.SWEEP_LISTINGS if sweeps.get(cell[0]) == cell else 0)
+        for cell in cells
+    }
+    return costs.__getitem__

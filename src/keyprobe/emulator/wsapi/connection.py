@@ -88,6 +88,8 @@ class Connection:
                 message = await receive()
                 if message["type"] != "websocket.receive":
                     return  # websocket.disconnect
+                # Every frame counts, the malformed and the refused ones too.
+                self.api.emu.requests_by_ip[self.client_ip] += 1
                 text = message.get("text")
                 if text is None:
                     out = [
