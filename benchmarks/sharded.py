@@ -67,8 +67,11 @@ def profiles_for(shards: int, folder: Path) -> Path:
 
 
 def shard_cmd(url: str, profiles: Path, k: int, n: int, workers: int, reports: Path) -> list[str]:
+    # A nightly shard installs keyprobe alone (`pip install -e .`): Hypothesis, a dev extra
+    # here, is not there to load its pytest plugin (0.1-0.2 s of each shard's start-up).
     return [
         sys.executable, "-m", "pytest", "suites/", "-q", "-p", "no:cacheprovider",
+        "-p", "no:hypothesispytest",
         "-n", str(workers), "--target", url, "--profiles", str(profiles),
         "--shard", f"{k}/{n}", "--source-address", source_of(k), "--seed", SEED,
         "--egress-address", FOREIGN, "-o", f"keyprobe_reports={reports}",

@@ -3,17 +3,20 @@ them in teardown, and the sweep of orders an interrupted run left behind."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
 import string
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faker import Faker
 
-from keyprobe.harness.client import Answer, Wire
+from keyprobe.harness.client import Answer, Sent, Wire
 from keyprobe.harness.credentials import Credentials
+from keyprobe.harness.together import at_once
 
 log = logging.getLogger("keyprobe.orders")
 
@@ -179,16 +182,23 @@ def sweep(
     (``only_run`` = this run) it is the safety net behind the per-test teardown; ``symbol``
     then narrows the listing to the one symbol this run traded (6 weight instead of 80)."""
     result = SweepResult()
-    for profile, creds in keys.items():
-        signer = creds.signer()
+
+    def listing(creds: Credentials) -> Callable[[], Sent]:
         # With the symbol the listing costs 6 weight, without it 80 (every symbol).
-        listed = wire.call(
+        return functools.partial(
+            wire.call,
             "openOrders",
             [("symbol", symbol)] if symbol else [],
             api_key=creds.api_key,
-            signer=signer,
+            signer=creds.signer(),
             source=source,
         )
+
+    # Every key's listing at once: one round trip at the start and the end of a run instead
+    # of one per key (the cancels that follow are rare: only what a run left).
+    listings = at_once([listing(creds) for creds in keys.values()])
+    for (profile, creds), listed in zip(keys.items(), listings, strict=True):
+        signer = creds.signer()
         if listed.answer.status != 200 or not isinstance(listed.answer.body, list):
             result.unreadable.append(profile)
             if listed.answer.error is not None:

@@ -5,13 +5,14 @@ opening the socket and sending ``ping``."""
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from keyprobe.harness.client import ServerClock, Wire
 from keyprobe.harness.targets import NO_FUTURES, Target
+from keyprobe.harness.together import at_once
 from keyprobe.harness.ws_client import ws_api_absent
 
 
@@ -93,27 +94,10 @@ def discover(asking: Asking, *, skip: frozenset[Surface] = frozenset()) -> dict[
     when this is called: the run's facts were read from it). ``skip``: surfaces the run does
     not use (the WebSocket API under ``--transport rest``), not asked and not listed."""
     found = {Surface.API.value: "served: GET /api/v3/time and exchangeInfo answered"}
-    asked: dict[Surface, tuple[bool, str] | Exception] = {}
-
-    def ask(discovery: Discovery) -> None:
-        try:
-            asked[discovery.surface] = discovery.ask(asking)
-        except Exception as exc:  # raised below, as if asked in this thread
-            asked[discovery.surface] = exc
-
-    # All at once, each on its own connection: one round trip at start instead of three
-    # (the Wire is safe to share between threads).
+    # All at once: one round trip at start instead of three.
     wanted = [d for d in DISCOVERIES if d.surface not in skip]
-    threads = [threading.Thread(target=ask, args=(d,), daemon=True) for d in wanted]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for discovery in wanted:  # in the declared order, whatever order they answered in
-        answer = asked[discovery.surface]
-        if isinstance(answer, Exception):
-            raise answer
-        served, evidence = answer
+    answers = at_once([functools.partial(d.ask, asking) for d in wanted])
+    for discovery, (served, evidence) in zip(wanted, answers, strict=True):
         found[discovery.surface.value] = f"{'served' if served else 'absent'}: {evidence}"
     return found
 
