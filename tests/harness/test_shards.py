@@ -5,6 +5,7 @@ the emulator as the address requests really leave from."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -141,6 +142,11 @@ def test_a_shard_runs_its_cells_only_and_says_so(pytester: pytest.Pytester) -> N
     run = json.loads((pytester.path / "reports" / "run.json").read_text())
     matrix = json.loads((pytester.path / "reports" / "matrix.json").read_text())
     assert run["shard"]["index"] == 2 and run["shard"]["count"] == 3
+    # The split's estimate of this shard's cells (every cell the embedded emulator runs
+    # sends one request or more) and the digest merge compares.
+    assert run["shard"]["estimated_requests"] >= run["shard"]["cells"] > 0
+    assert re.fullmatch(r"[0-9a-f]{16}", run["shard"]["partition"])
+    assert f"(an estimated {run['shard']['estimated_requests']} requests)" in out
     assert {c["profile"] for c in matrix["cells"]} == set(run["declared_profiles"])
     environment = pytester.path / "reports" / "allure-results" / "environment.properties"
     assert "Shard=2/3" in environment.read_text()
