@@ -105,7 +105,7 @@ def check_shards(shards: list[ShardRun]) -> None:
         if (other.run.get("shard") or {}).get("partition") != split:
             raise MergeError(
                 f"{other.folder}: its cells were split unlike {first.folder}'s (different "
-                "--transports, --egress-address, --capabilities or --margin-repay?): not "
+                "--transport, --egress-address, --capabilities or --margin-repay?): not "
                 "shards of one run"
             )
     seen: dict[int, Path] = {}

@@ -153,7 +153,7 @@ def test_a_missing_a_repeated_and_a_mixed_split_are_refused(tmp_path: Path) -> N
 
 
 def test_shards_that_split_the_cells_differently_are_refused(tmp_path: Path) -> None:
-    # Each shard computes the split from its own options: another --transports gives another
+    # Each shard computes the split from its own options: another --transport gives another
     # split, and cells would be in no shard.
     a = write_shard(tmp_path / "s1", 1, 2, [cell("alpha", "account")])
     b = write_shard(tmp_path / "s2", 2, 2, [cell("beta", "account")], partition="p2")

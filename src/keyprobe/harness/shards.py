@@ -173,7 +173,7 @@ class ShardPlan:
     profiles: tuple[str, ...]
     total: int
     # The requests the partition expects this shard to send (cell_cost.py), and a digest of
-    # the whole partition: shards that computed different partitions (another --transports,
+    # the whole partition: shards that computed different partitions (another --transport,
     # --egress-address or --margin-repay) would leave cells in no shard; merge refuses them.
     estimated_requests: int = 0
     digest: str = ""
