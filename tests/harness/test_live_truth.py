@@ -228,6 +228,10 @@ def test_a_low_limit_announces_the_wait_and_ctrl_c_stops_within_two_seconds(
         assert f"limit {limit})" in wait_line and "10s window" in wait_line, wait_line
         if workers != "0":
             assert re.search(r"^\[gw\d\] keyprobe: waiting", wait_line), wait_line
+        if twice:
+            # The second Ctrl-C must find the first one's cleanup still running: a slow target
+            # makes sure of it (a local one can let the cleanup end within the 0.1 s).
+            emu.latency_ms = 1000
         os.killpg(proc.pid, signal.SIGINT)
         sent = time.monotonic()
         if twice:
@@ -236,6 +240,7 @@ def test_a_low_limit_announces_the_wait_and_ctrl_c_stops_within_two_seconds(
         out, _ = proc.communicate(timeout=30)
         took = time.monotonic() - sent
     finally:
+        emu.latency_ms = 0
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     out = "".join(seen) + out
