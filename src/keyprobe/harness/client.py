@@ -154,7 +154,8 @@ class Sent:
 
 class Wire:
     """Keep-alive connections per source address to one target, sharing a clock and a budget.
-    Safe to call from several threads at once (a run's start asks its surfaces together):
+    Safe to call from several threads at once (together.at_once: a run's start asks its
+    surfaces together, a sweep lists every key's open orders together):
     httpx clients are, and the counters below are changed under ``_lock``."""
 
     def __init__(
