@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 
 from keyprobe.harness import cell_cost
+from keyprobe.harness.cell_cost import CellKey
 from keyprobe.harness.check import has_door
 from keyprobe.harness.probes import BY_NAME, CATALOGUE, PROBE_NAMES
 from keyprobe.harness.profiles import Profile, load_profiles
-from keyprobe.harness.shards import CellKey, cell_costs, partition
+from keyprobe.harness.shards import partition
 from keyprobe.harness.targets import Target, Transport, resolve_target
 from tests.harness.conftest import SHIPPED_PROFILES
 
@@ -62,8 +63,8 @@ def test_a_key_that_may_trade_costs_its_orders_teardown() -> None:
 
 def test_sweep_listings_ride_on_each_registered_profiles_first_order_cell() -> None:
     cells = everything(list(PROFILES.values()))
-    live = cell_costs(list(PROFILES.values()), LIVE, cells)
-    embedded = cell_costs(list(PROFILES.values()), EMBEDDED, cells)
+    live = cell_cost.of_cells(list(PROFILES.values()), LIVE, cells)
+    embedded = cell_cost.of_cells(list(PROFILES.values()), EMBEDDED, cells)
     first = next(c for c in cells if c[0] == "read_only" and BY_NAME[c[1]].touches_orders)
     assert live(first) - embedded(first) == cell_cost.SWEEP_LISTINGS  # no sweep embedded
     # An unknown key holds no order to sweep: its cells cost what they send.
@@ -78,7 +79,7 @@ def test_the_shipped_matrix_splits_into_shards_of_equal_estimated_cost(
 ) -> None:
     profiles = list(PROFILES.values())
     cells = everything(profiles)
-    costs = cell_costs(profiles, target, cells)
+    costs = cell_cost.of_cells(profiles, target, cells)
     shards = partition(cells, count, lambda name: BY_NAME[name].touches_orders, costs)
     loads = [sum(map(costs, shard)) for shard in shards]
     assert sum(loads) == sum(map(costs, cells))

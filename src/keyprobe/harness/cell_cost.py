@@ -12,13 +12,17 @@ express (a lifecycle probe off the embedded emulator, ``margin_repay`` without
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from keyprobe.binance.permissions import Permission
 from keyprobe.harness.expectations import LOGON_KEY_TYPES, expressible
-from keyprobe.harness.probes import Probe, Setup
+from keyprobe.harness.probes import BY_NAME, Probe, Setup
 from keyprobe.harness.profiles import KeyKind, Profile
 from keyprobe.harness.targets import Target, Transport
+
+# A cell's identity as the suites parametrize it: (profile, probe, transport).
+CellKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +76,26 @@ def requests(profile: Profile, probe: Probe, transport: Transport, target: Targe
         + (cost.trading if profile.has(Permission.SPOT_AND_MARGIN_TRADING) else 0)
         + (cost.reading if profile.has(Permission.READING) else 0)
     )
+
+
+def of_cells(
+    profiles: Sequence[Profile], target: Target, cells: Sequence[CellKey]
+) -> Callable[[CellKey], int]:
+    """Each cell's estimated requests; a registered profile's first order cell also carries
+    its key's sweep listings (a profile's order cells stay on one shard, and the shard that
+    places orders with a key sweeps it at the start and the end)."""
+    by_name = {p.name: p for p in profiles}
+    sweeps: dict[str, CellKey] = {}
+    # The embedded emulator starts with keys of its own (nothing to sweep); nothing sweeps
+    # where no order may be placed.
+    swept = target.caps.state_changes and not target.embedded
+    for cell in cells if swept else ():
+        profile = by_name[cell[0]]
+        if profile.kind is KeyKind.REGISTERED and BY_NAME[cell[1]].touches_orders:
+            sweeps.setdefault(profile.name, cell)
+    costs = {
+        cell: requests(by_name[cell[0]], BY_NAME[cell[1]], Transport(cell[2]), target)
+        + (SWEEP_LISTINGS if sweeps.get(cell[0]) == cell else 0)
+        for cell in cells
+    }
+    return costs.__getitem__

@@ -17,16 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keyprobe.harness import cell_cost
+from keyprobe.harness.cell_cost import CellKey
 from keyprobe.harness.check import has_door
 from keyprobe.harness.probes import BY_NAME, CATALOGUE
-from keyprobe.harness.profiles import KeyKind, Profile
-from keyprobe.harness.targets import Target, Transport
 
 if TYPE_CHECKING:
     from keyprobe.harness.run import Run
 
-# A cell's identity as the suites parametrize it: (profile, probe, transport).
-CellKey = tuple[str, str, str]
 
 _SPEC = re.compile(r"(\d+)/(\d+)")
 
@@ -214,7 +211,7 @@ def plan_of(run: Run) -> ShardPlan | None:
         for transport in run.transports()
         if has_door(probe, transport)
     ]
-    cost = cell_costs(run.profiles, run.target, everything)
+    cost = cell_cost.of_cells(run.profiles, run.target, everything)
     shards = partition(everything, shard.count, lambda name: BY_NAME[name].touches_orders, cost)
     mine = shards[shard.index - 1]
     profiles = tuple(dict.fromkeys(c[0] for c in mine))
@@ -222,26 +219,3 @@ def plan_of(run: Run) -> ShardPlan | None:
     return ShardPlan(
         shard, frozenset(mine), profiles, len(everything), sum(map(cost, mine)), digest
     )
-
-
-def cell_costs(
-    profiles: Sequence[Profile], target: Target, cells: Sequence[CellKey]
-) -> Callable[[CellKey], int]:
-    """Each cell's estimated requests; a registered profile's first order cell also carries
-    its key's sweep listings (a profile's order cells stay on one shard, and the shard that
-    places orders with a key sweeps it at the start and the end)."""
-    by_name = {p.name: p for p in profiles}
-    sweeps: dict[str, CellKey] = {}
-    # The embedded emulator starts with keys of its own (nothing to sweep); nothing sweeps
-    # where no order may be placed.
-    swept = target.caps.state_changes and not target.embedded
-    for cell in cells if swept else ():
-        profile = by_name[cell[0]]
-        if profile.kind is KeyKind.REGISTERED and BY_NAME[cell[1]].touches_orders:
-            sweeps.setdefault(profile.name, cell)
-    costs = {
-        cell: cell_cost.requests(by_name[cell[0]], BY_NAME[cell[1]], Transport(cell[2]), target)
-        + (cell_cost.SWEEP_LISTINGS if sweeps.get(cell[0]) == cell else 0)
-        for cell in cells
-    }
-    return costs.__getitem__
